@@ -1,0 +1,35 @@
+# make lab            set up and run the whole lab (PROFILE=full|quick|smoke), then render the report
+# make test           set up and run the test suite
+# make report         re-render the report from existing runs
+# make bench          measure training speed against the handout's pipeline
+PYTHON  ?= python3
+VENV    ?= .venv
+PROFILE ?= full
+BIN     := $(VENV)/bin
+
+.PHONY: setup test lab report bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt -e .
+	# keep notebook outputs out of git (nbstripout as a git filter), when this is a git clone
+	-git rev-parse --git-dir >/dev/null 2>&1 && $(BIN)/nbstripout --install
+	touch $@
+
+test: setup
+	$(BIN)/python -m pytest
+
+lab: setup
+	$(BIN)/python -m labutils lab --profile $(PROFILE)
+
+report: setup
+	$(BIN)/python -m labutils report --profile $(PROFILE)
+
+bench: setup
+	$(BIN)/python -m labutils bench
+
+clean:
+	rm -rf runs report/executed report/*.html report/*.pdf

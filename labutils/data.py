@@ -1,0 +1,251 @@
+"""Datasets for the lab: CIFAR-10, a generated stand-in, or any folder of class sub-folders.
+
+Every dataset is held in memory as one uint8 tensor (N x 3 x H x W, 150 MB for CIFAR-10), so
+that a batch is a single indexing operation and, on a GPU, the whole set lives on the device.
+Augmentation happens per batch (see ``augment.py``), not per image through PIL.
+
+The 50,000 CIFAR-10 training images are split into train and validation once per seed,
+stratified by class; the test images are only ever handed to ``test_model``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import DataUnavailableError, LabError
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
+                   "dog", "frog", "horse", "ship", "truck")
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
+DATASETS = ("cifar10", "fake", "imagefolder")
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm"}
+
+
+@dataclass
+class ImageSet:
+    """Images as uint8 (N, 3, H, W) with int64 labels; ``classes`` names the label values."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    classes: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, indices: torch.Tensor) -> ImageSet:
+        return ImageSet(self.images[indices], self.labels[indices], self.classes)
+
+    def class_counts(self) -> list[int]:
+        return torch.bincount(self.labels, minlength=len(self.classes)).tolist()
+
+
+@dataclass
+class DataSplits:
+    train: ImageSet
+    val: ImageSet
+    test: ImageSet
+    dataset: str
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.train.classes
+
+
+# --- loading -----------------------------------------------------------------------------
+
+def load_cifar10(root: str | Path, download: bool = True) -> tuple[ImageSet, ImageSet]:
+    """CIFAR-10's training and test images, downloading into ``root`` when needed."""
+    from torchvision.datasets import CIFAR10
+
+    root = Path(root)
+    archive = root / CIFAR10_ARCHIVE
+    where = f"put {CIFAR10_ARCHIVE} ({CIFAR10_URL}) into {root.resolve()}/ and rerun"
+    try:
+        sets = [CIFAR10(root, train=train, download=download) for train in (True, False)]
+    except (OSError, RuntimeError, EOFError, ValueError) as error:  # URLError is an OSError
+        if archive.exists() and not _cifar10_archive_ok(archive):
+            raise DataUnavailableError(
+                f"{archive} is corrupted (checksum mismatch): delete it and rerun, or {where}"
+            ) from error
+        if (root / "cifar-10-batches-py").exists():
+            raise DataUnavailableError(
+                f"{root / 'cifar-10-batches-py'} is incomplete or corrupted: delete it and rerun, or {where}"
+            ) from error
+        raise DataUnavailableError(f"CIFAR-10 is not in {root}/ and could not be downloaded: {where}") from error
+    except Exception as error:  # a truncated pickle inside the batches folder
+        raise DataUnavailableError(f"CIFAR-10 in {root}/ is unreadable ({error}): delete it and rerun") from error
+    train, test = (
+        ImageSet(torch.from_numpy(s.data).permute(0, 3, 1, 2).contiguous(),
+                 torch.tensor(s.targets, dtype=torch.int64), CIFAR10_CLASSES)
+        for s in sets
+    )
+    return train, test
+
+
+def _cifar10_archive_ok(archive: Path) -> bool:
+    from torchvision.datasets import CIFAR10
+
+    return hashlib.md5(archive.read_bytes()).hexdigest() == CIFAR10.tgz_md5
+
+
+def make_fake_dataset(num_train: int = 1000, num_test: int = 200, num_classes: int = 10,
+                      size: int = 32, seed: int = 0) -> tuple[ImageSet, ImageSet]:
+    """A generated, learnable stand-in for CIFAR-10 (for tests and offline smoke runs).
+
+    Each class has a fixed low-frequency colour pattern; an image is its class pattern under
+    random brightness, a random shift and pixel noise. The class is visible, so a network that
+    trains correctly gets well above chance within a few epochs, and one that does not, does not.
+    The content depends only on ``seed`` (not on the run's seed), like a real dataset.
+    """
+    g = torch.Generator().manual_seed(seed)
+    patterns = torch.rand(num_classes, 3, 4, 4, generator=g)
+    patterns = torch.nn.functional.interpolate(patterns, size=(size, size), mode="bilinear",
+                                               align_corners=False)
+
+    def draw(n: int) -> ImageSet:
+        labels = torch.arange(n) % num_classes
+        labels = labels[torch.randperm(n, generator=g)]
+        shift = torch.randint(-size // 8, size // 8 + 1, (2,), generator=g)
+        images = patterns[labels].roll(shifts=tuple(shift.tolist()), dims=(2, 3))
+        images = images * (0.6 + 0.4 * torch.rand(n, 1, 1, 1, generator=g))
+        images = images + 0.15 * torch.randn(n, 3, size, size, generator=g)
+        images = (images.clamp(0, 1) * 255).round().to(torch.uint8)
+        return ImageSet(images, labels, tuple(f"class{c}" for c in range(num_classes)))
+
+    return draw(num_train), draw(num_test)
+
+
+def load_image_folder(root: str | Path, store_size: int | None = None) -> tuple[ImageSet, ImageSet]:
+    """``root/train/<class>/*`` and ``root/test/<class>/*`` as images in memory.
+
+    Images keep their size when all share one (e.g. CIFAR-10 exported as PNGs); otherwise each
+    is resized (shorter side) and centre-cropped to ``store_size`` pixels (default 256, the
+    handout's resize before its 224 crop).
+    """
+    root = Path(root)
+    parts = []
+    for part in ("train", "test"):
+        folder = root / part
+        if not folder.is_dir():
+            raise DataUnavailableError(
+                f"{folder} does not exist: an imagefolder root needs train/<class>/ and test/<class>/ sub-folders"
+            )
+        classes = sorted(d.name for d in folder.iterdir() if d.is_dir())
+        files = [(f, c) for c, name in enumerate(classes) for f in sorted((folder / name).iterdir())
+                 if f.suffix.lower() in IMAGE_SUFFIXES]
+        if not files:
+            raise DataUnavailableError(f"{folder} holds no images (.png, .jpg, ...) in class sub-folders")
+        if len({c for _, c in files}) < 2:
+            raise DataUnavailableError(f"{folder} has images of only one class: a classifier needs at least two")
+        parts.append((classes, files))
+    (train_classes, train_files), (test_classes, test_files) = parts
+    if train_classes != test_classes:
+        raise DataUnavailableError(
+            f"{root}/train and {root}/test have different class folders: {train_classes} vs {test_classes}"
+        )
+    return (_read_images(train_files, train_classes, store_size),
+            _read_images(test_files, train_classes, store_size))
+
+
+def _read_images(files: list[tuple[Path, int]], classes: list[str], store_size: int | None) -> ImageSet:
+    from PIL import Image, UnidentifiedImageError
+    from torchvision.transforms.functional import center_crop, pil_to_tensor, resize
+
+    images = []
+    for path, _ in files:
+        try:
+            with Image.open(path) as image:
+                images.append(pil_to_tensor(image.convert("RGB")))
+        except (OSError, UnidentifiedImageError) as error:
+            raise DataUnavailableError(f"{path} is not a readable image ({error}): remove or replace it") from error
+    sizes = {tuple(i.shape[1:]) for i in images}
+    if store_size is not None or len(sizes) > 1:
+        side = store_size or 256
+        images = [center_crop(resize(i, side, antialias=True), [side, side]) for i in images]
+    labels = torch.tensor([c for _, c in files], dtype=torch.int64)
+    return ImageSet(torch.stack(images), labels, tuple(classes))
+
+
+def load_dataset(name: str, root: str | Path = "data", download: bool = True) -> tuple[ImageSet, ImageSet]:
+    """The training pool and the test set of a dataset by name."""
+    if name == "cifar10":
+        return load_cifar10(root, download=download)
+    if name == "fake":
+        return make_fake_dataset()
+    if name == "imagefolder":
+        return load_image_folder(root)
+    raise LabError(f"unknown dataset '{name}'; choose one of: {', '.join(DATASETS)}")
+
+
+# --- splitting ---------------------------------------------------------------------------
+
+def stratified_order(labels: torch.Tensor, seed: int) -> torch.Tensor:
+    """A seeded permutation of ``range(len(labels))`` in which every prefix is stratified.
+
+    Each sample's key is its rank within a random permutation of its class, divided by the
+    class size; sorting by that key interleaves the classes in proportion, so taking the first
+    n indices gives n samples with (almost exactly) the class proportions of the whole.
+    """
+    g = torch.Generator().manual_seed(seed)
+    keys = torch.empty(len(labels), dtype=torch.float64)
+    jitter = torch.rand(len(labels), generator=g, dtype=torch.float64)
+    for c in labels.unique():
+        members = (labels == c).nonzero().squeeze(1)
+        ranks = torch.randperm(len(members), generator=g).to(torch.float64)
+        keys[members] = (ranks + jitter[members]) / len(members)
+    return torch.argsort(keys, stable=True)
+
+
+def split_train_val(pool: ImageSet, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stratified (train, val) indices into ``pool``; the same seed always gives the same split."""
+    if not 0 < val_fraction < 1:
+        raise LabError(f"val fraction must lie strictly between 0 and 1, got {val_fraction}")
+    order = stratified_order(pool.labels, seed)
+    num_val = max(1, round(val_fraction * len(pool)))
+    return order[num_val:], order[:num_val]
+
+
+def _take(images: ImageSet, count: int | None, seed: int, what: str) -> ImageSet:
+    """A stratified subset of ``count`` images (all of them when count is None)."""
+    if count is None or count >= len(images):
+        return images
+    if count <= 0:
+        raise LabError(f"{what} samples must be a positive number, got {count}")
+    return images.subset(torch.sort(stratified_order(images.labels, seed)[:count]).values)
+
+
+def make_splits(dataset: str = "cifar10", root: str | Path = "data", seed: int = 0,
+                val_fraction: float = 0.1, train_samples: int | None = None,
+                val_samples: int | None = None, test_samples: int | None = None,
+                download: bool = True) -> DataSplits:
+    """Train, validation and test sets for one run.
+
+    The validation split depends only on the dataset and ``seed``; the sample counts take
+    stratified subsets of each split afterwards, so a smaller run never moves an image between
+    train and validation, and never touches the test set for training.
+    """
+    pool, test = load_dataset(dataset, root, download=download)
+    train_idx, val_idx = split_train_val(pool, val_fraction, seed)
+    return DataSplits(
+        train=_take(pool.subset(train_idx), train_samples, seed, "train"),
+        val=_take(pool.subset(val_idx), val_samples, seed, "val"),
+        test=_take(test, test_samples, seed, "test"),
+        dataset=dataset,
+    )
+
+
+def default_workers() -> int:
+    """DataLoader workers for the CPU path: leave at least one core to the model."""
+    return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
+def as_numpy_grid(images: torch.Tensor) -> np.ndarray:
+    """uint8 (N, 3, H, W) -> (N, H, W, 3), what matplotlib's imshow takes."""
+    return images.permute(0, 2, 3, 1).cpu().numpy()

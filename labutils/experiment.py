@@ -1,0 +1,269 @@
+"""One experiment end to end: data, model, recipe, ``train_model``, ``test_model``, run folder.
+
+``run_experiment(RunConfig(...))`` is what ``python -m labutils train`` and the training notebook
+call. The config is checked before anything is loaded, so a typo costs a second, not an epoch.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import torch
+from torch import nn
+
+from . import models
+from .augment import BatchTransform, normalization
+from .data import DATASETS, default_workers, make_splits
+from .device import device_name, is_out_of_memory, peak_memory_mb, pick_device, reset_peak_memory
+from .errors import LabError
+from .loader import BatchLoader
+from .recipe import default_batch_size, make_optimizer, make_scheduler, recipe_for
+from .results import RunFolder, atomic_write_json, load_checkpoint, load_weights
+from .test_module import test_model
+from .train_module import NonFiniteLossError, TrainingInterrupted, train_model
+
+# Options that must match for a run to be resumed from its checkpoint.
+RESUME_KEYS = ("experiment", "dataset", "image_size", "epochs", "batch_size", "lr", "seed",
+               "val_fraction", "train_samples", "val_samples")
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines one training run (the notebook's parameters, the CLI's options)."""
+
+    experiment: str
+    dataset: str = "cifar10"
+    data_root: str = "data"
+    image_size: int = 224
+    epochs: int = 10
+    batch_size: int | None = None  # None: 128 on a GPU, 32 on a CPU
+    lr: float | None = None  # None: the experiment's recipe, scaled to the batch size
+    seed: int = 0
+    val_fraction: float = 0.1
+    train_samples: int | None = None  # None: the whole split
+    val_samples: int | None = None
+    test_samples: int | None = None
+    device: str | None = None  # None: cuda, then mps, then cpu
+    workers: int | None = None  # DataLoader workers on the CPU path; None: cores - 1
+    out: str | None = None  # None: runs/manual/<experiment>/seed<seed>
+    resume: bool = False
+    force: bool = False
+    random_weights: bool = False  # pretrained experiments without downloading (offline smoke runs)
+    progress: bool = True
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
+        """A config from loose values (notebook parameters, a profile), naming any unknown key."""
+        valid = [f.name for f in fields(cls)]
+        for key in values:
+            if key not in valid:
+                close = difflib.get_close_matches(key, valid, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise LabError(f"unknown parameter '{key}'{hint}; valid parameters: {', '.join(valid)}")
+        if "experiment" not in values:
+            raise LabError("the parameter 'experiment' is required")
+        return cls(**values).validated()
+
+    def validated(self) -> RunConfig:
+        """Check types and ranges; raise ``LabError`` naming the first bad value."""
+        hints = get_type_hints(type(self))
+        for f in fields(self):
+            value = getattr(self, f.name)
+            allowed = _allowed_types(hints[f.name])
+            if value is None and type(None) in allowed:
+                continue
+            if isinstance(value, bool) and bool not in allowed or not isinstance(value, tuple(allowed)):
+                if float in allowed and isinstance(value, int) and not isinstance(value, bool):
+                    setattr(self, f.name, float(value))
+                    continue
+                names = " or ".join("None" if t is type(None) else t.__name__ for t in allowed)
+                raise LabError(f"parameter '{f.name}' must be {names}, got {value!r} ({type(value).__name__})")
+        models.spec(self.experiment)  # unknown experiment: lists the valid ones
+        if self.dataset not in DATASETS:
+            raise LabError(f"unknown dataset '{self.dataset}'; choose one of: {', '.join(DATASETS)}")
+        for name in ("epochs", "batch_size", "image_size", "train_samples", "val_samples", "test_samples"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise LabError(f"{name.replace('_', ' ')} must be a positive number, got {value}")
+        if self.lr is not None and not self.lr > 0:
+            raise LabError(f"learning rate must be positive, got {self.lr}")
+        if not 0 < self.val_fraction < 1:
+            raise LabError(f"val fraction must lie strictly between 0 and 1, got {self.val_fraction}")
+        if self.workers is not None and self.workers < 0:
+            raise LabError(f"workers must be 0 or more, got {self.workers}")
+        if self.resume and self.force:
+            raise LabError("--resume continues a run and --force starts it over: pass only one")
+        return self
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.out) if self.out else Path("runs") / "manual" / self.experiment / f"seed{self.seed}"
+
+
+def _allowed_types(hint: Any) -> list[type]:
+    return list(getattr(hint, "__args__", None) or (hint,))
+
+
+def check_image_size(model: nn.Module, experiment: str, image_size: int) -> None:
+    minimum = getattr(model, "min_image_size", 1)
+    if image_size < minimum:
+        raise LabError(f"image size {image_size} is too small for {experiment}: "
+                       f"it needs at least {minimum}x{minimum} pixels (--image-size {minimum} or more)")
+
+
+def prepare_run(config: RunConfig) -> tuple[RunFolder, dict | None]:
+    """The run folder, made ready for this config; with the state to resume from, if any.
+
+    A complete run is never overwritten without ``force``; an unfinished one is continued only
+    when asked (``resume``) or started over with ``force``.
+    """
+    run = RunFolder(config.run_dir)
+    status = run.status()
+    if config.force:
+        run.clear()
+        return run, None
+    if status == "complete":
+        acc = (run.read_metrics() or {}).get("test_acc")
+        raise LabError(f"{run.path} already holds a complete run (test accuracy {acc:.2%}); "
+                       "pass --force to train it again, or --out to write elsewhere")
+    if run.last.exists():
+        if not config.resume:
+            raise LabError(f"{run.path} holds an unfinished run ({status or 'no status'}); "
+                           "pass --resume to continue it or --force to start over")
+        state = load_checkpoint(run.last)
+        saved = state.get("config", {})
+        for key in RESUME_KEYS:
+            if key in saved and saved[key] != getattr(config, key):
+                raise LabError(f"cannot resume {run.path}: it was started with {key}={saved[key]!r}, "
+                               f"this run asks {key}={getattr(config, key)!r}; use the same options or --force")
+        return run, state
+    if status is not None or run.history.exists():
+        run.clear()  # a run killed before its first checkpoint: nothing to keep
+    return run, None
+
+
+def make_loaders(config: RunConfig, splits, pretrained: bool, device: torch.device) -> dict[str, BatchLoader]:
+    """Train (augmented, shuffled), val and test (centre crop) batches, as the handout's transforms."""
+    mean, std = normalization(pretrained)
+    workers = default_workers() if config.workers is None else config.workers
+    on_gpu = device.type == "cuda"
+    return {
+        split: BatchLoader(getattr(splits, split), config.batch_size,
+                           BatchTransform(config.image_size, mean, std, train=split == "train", channels_last=on_gpu),
+                           shuffle=split == "train", device=device, seed=config.seed, workers=workers)
+        for split in ("train", "val", "test")
+    }
+
+
+def test_checkpoint(config: RunConfig, checkpoint: str | Path) -> dict:
+    """Score a saved checkpoint of ``config.experiment`` on the test images."""
+    config.validated()
+    spec = models.spec(config.experiment)
+    device = pick_device(config.device)
+    splits = make_splits(config.dataset, config.data_root, seed=config.seed, val_fraction=config.val_fraction,
+                         test_samples=config.test_samples)
+    # The weights come from the checkpoint: no need to fetch ImageNet's for a pretrained experiment.
+    model = models.build_model(config.experiment, num_classes=len(splits.classes), random_weights=True)
+    check_image_size(model, config.experiment, config.image_size)
+    load_weights(model, load_checkpoint(checkpoint), checkpoint, config.experiment)
+    config.batch_size = config.batch_size or default_batch_size(device)
+    loaders = make_loaders(config, splits, spec.pretrained, device)
+    return test_model(model.to(device), loaders, nn.CrossEntropyLoss(), device)
+
+
+def run_experiment(config: RunConfig) -> dict:
+    """Train, validate and test one experiment; write and return its ``metrics.json``."""
+    config.validated()
+    spec = models.spec(config.experiment)
+    device = pick_device(config.device)
+    recipe = recipe_for(config.experiment, spec.family, spec.pretrained)
+    config.batch_size = config.batch_size or default_batch_size(device)
+    config.lr = config.lr or recipe.scaled_lr(config.batch_size)
+    run, resume = prepare_run(config)
+
+    torch.manual_seed(config.seed)
+    splits = make_splits(config.dataset, config.data_root, seed=config.seed, val_fraction=config.val_fraction,
+                         train_samples=config.train_samples, val_samples=config.val_samples,
+                         test_samples=config.test_samples)
+    model = models.build_model(config.experiment, num_classes=len(splits.classes),
+                               random_weights=config.random_weights)
+    check_image_size(model, config.experiment, config.image_size)
+
+    on_gpu = device.type == "cuda"
+    if on_gpu:
+        torch.backends.cudnn.benchmark = True
+        model = model.to(device, memory_format=torch.channels_last)
+    else:
+        model = model.to(device)
+
+    loaders = make_loaders(config, splits, spec.pretrained, device)
+    criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
+    eval_criterion = nn.CrossEntropyLoss()
+    optimizer = make_optimizer(model, config.lr, recipe)
+    scheduler = make_scheduler(optimizer, len(loaders["train"]), config.epochs, recipe.warmup_epochs)
+
+    saved_config = {**asdict(config), "resume": False, "force": False}
+    described = {
+        "experiment": config.experiment, "model": type(model).__name__, "params": models.count_parameters(model),
+        "weights": getattr(model, "weights_source", "none (trained from scratch)"),
+        "dataset": config.dataset, "image_size": config.image_size, "epochs": config.epochs,
+        "batch_size": config.batch_size, "lr": config.lr, "weight_decay": recipe.weight_decay,
+        "label_smoothing": recipe.label_smoothing, "seed": config.seed, "device": device_name(device),
+        "train_images": len(splits.train), "val_images": len(splits.val), "test_images": len(splits.test),
+        "classes": list(splits.classes),
+    }
+    atomic_write_json(run.config, saved_config)
+    run.mark("running", **described)
+    print(f"{config.experiment}: {described['params']:,} parameters, {len(splits.train)} train / "
+          f"{len(splits.val)} val / {len(splits.test)} test images at {config.image_size}px, "
+          f"batch {config.batch_size}, lr {config.lr:.3g}, on {described['device']} -> {run.path}", flush=True)
+
+    reset_peak_memory(device)
+    started = time.perf_counter()
+    try:
+        model, history = train_model(
+            model, loaders, criterion, optimizer, config.epochs, scheduler=scheduler,
+            eval_criterion=eval_criterion, device=device, run=run, resume=resume,
+            checkpoint_extra={"experiment": config.experiment, "config": saved_config},
+            progress=config.progress)
+        test = test_model(model, loaders, eval_criterion, device)
+    except TrainingInterrupted as error:
+        run.mark(f"interrupted: {error}")
+        raise
+    except NonFiniteLossError as error:
+        run.mark(f"failed: {error}")
+        raise
+    except Exception as error:
+        if is_out_of_memory(error):
+            message = (f"{device.type.upper()} ran out of memory at batch size {config.batch_size}: rerun with "
+                       f"--batch-size {max(1, config.batch_size // 2)} --force (or --resume to keep finished epochs)")
+            run.mark(f"failed: {message}")
+            raise LabError(message) from error
+        run.mark(f"failed: {type(error).__name__}: {error}")
+        raise
+
+    best = max(history, key=lambda row: row["val_acc"])
+    train_seconds = sum(row["train_seconds"] for row in history)
+    eval_seconds = sum(row["eval_seconds"] for row in history)
+    metrics = {
+        **described,
+        "best_epoch": best["epoch"],
+        "train_loss": best["train_loss"], "train_acc": best["train_acc"],
+        "val_loss": best["val_loss"], "val_acc": best["val_acc"],
+        **test,
+        # Like the handout's "Training complete in ...": training plus validation, all epochs.
+        "train_time_s": train_seconds + eval_seconds,
+        "train_loop_s": train_seconds, "eval_time_s": eval_seconds,
+        "images_per_s": sum(row["train_seconds"] * row["images_per_s"] for row in history) / train_seconds,
+        "wall_time_s": time.perf_counter() - started,
+        "peak_memory_mb": peak_memory_mb(device),
+        "status": "complete",
+    }
+    run.write_metrics(metrics)
+    print(f"{config.experiment}: complete, best epoch {best['epoch']}, test accuracy {test['test_acc']:.2%} "
+          f"-> {run.metrics}", flush=True)
+    return metrics

@@ -1,0 +1,102 @@
+"""Batches of augmented images from an in-memory ``ImageSet``, on the GPU or through workers.
+
+Both paths draw the same batches: the order of epoch ``e`` and the augmentation of batch ``b``
+depend only on (seed, e, b). That makes CPU runs repeatable, lets a resumed run continue
+exactly where it stopped, and lets DataLoader workers augment batches in parallel without
+sharing a random state.
+
+- CUDA: the uint8 dataset is copied to the GPU once and every batch is an index + one
+  ``grid_sample`` there; nothing crosses the PCIe bus during training.
+- CPU / MPS: a ``DataLoader`` whose workers each build whole augmented batches, so the
+  augmentation of the next batches overlaps the model step of this one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from .augment import BatchTransform
+from .data import ImageSet
+
+_MIX = 1_000_003  # spreads (seed, epoch, batch) over distinct generator seeds
+
+
+def batch_seed(seed: int, epoch: int, batch: int) -> int:
+    return (seed * _MIX + epoch) * _MIX + batch
+
+
+class _AugmentedBatches(Dataset):
+    """Item ``b`` is the whole augmented batch ``b`` of one epoch (what a worker computes)."""
+
+    def __init__(self, data: ImageSet, transform: BatchTransform, batches: list[torch.Tensor],
+                 seed: int, epoch: int) -> None:
+        self.data, self.transform, self.batches = data, transform, batches
+        self.seed, self.epoch = seed, epoch
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, b: int) -> tuple[torch.Tensor, torch.Tensor]:
+        index = self.batches[b]
+        g = torch.Generator().manual_seed(batch_seed(self.seed, self.epoch, b))
+        return self.transform(self.data.images[index], g), self.data.labels[index]
+
+
+class BatchLoader:
+    """Iterates over ``(inputs, labels)`` of one split; ``set_epoch`` picks the epoch's order.
+
+    ``start_batch`` skips the first batches of the epoch (to resume mid-epoch).
+    """
+
+    def __init__(self, data: ImageSet, batch_size: int, transform: BatchTransform, *,
+                 shuffle: bool, device: torch.device, seed: int = 0, workers: int = 0) -> None:
+        if batch_size <= 0:
+            raise ValueError(f"batch size must be positive, got {batch_size}")
+        self.data, self.batch_size, self.transform = data, batch_size, transform
+        self.shuffle, self.device, self.seed, self.workers = shuffle, device, seed, workers
+        self.epoch = 0
+        self.start_batch = 0
+        self._on_device: ImageSet | None = None
+
+    def __len__(self) -> int:
+        return -(-len(self.data) // self.batch_size)
+
+    @property
+    def num_images(self) -> int:
+        return len(self.data)
+
+    def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
+        self.epoch, self.start_batch = epoch, start_batch
+
+    def _batches(self) -> list[torch.Tensor]:
+        n = len(self.data)
+        if self.shuffle:
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(batch_seed(self.seed, self.epoch, -1)))
+        else:
+            order = torch.arange(n)
+        return list(order.split(self.batch_size))
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        batches = self._batches()
+        if self.device.type == "cuda":
+            yield from self._iter_on_gpu(batches)
+            return
+        dataset = _AugmentedBatches(self.data, self.transform, batches, self.seed, self.epoch)
+        todo = list(range(self.start_batch, len(batches)))
+        loader = DataLoader(dataset, batch_size=None, sampler=todo, num_workers=self.workers,
+                            persistent_workers=False, prefetch_factor=2 if self.workers else None)
+        for inputs, labels in loader:
+            yield inputs.to(self.device, non_blocking=True), labels.to(self.device, non_blocking=True)
+
+    def _iter_on_gpu(self, batches: list[torch.Tensor]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        if self._on_device is None:
+            self._on_device = ImageSet(self.data.images.to(self.device), self.data.labels.to(self.device),
+                                       self.data.classes)
+        data = self._on_device
+        for b in range(self.start_batch, len(batches)):
+            index = batches[b].to(self.device, non_blocking=True)
+            g = torch.Generator(device=self.device).manual_seed(batch_seed(self.seed, self.epoch, b))
+            yield self.transform(data.images[index], g), data.labels[index]

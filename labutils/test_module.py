@@ -1,0 +1,71 @@
+"""Scoring a model: ``evaluate`` for a split, ``test_model`` for the test set (the handout's name)."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+from torch import nn
+
+from .device import autocast, autocast_dtype, synchronize
+
+
+def main_logits(outputs: torch.Tensor | tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """The main classifier's logits of a network that may also return side classifiers."""
+    return outputs[0] if isinstance(outputs, tuple) else outputs
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loader, criterion: nn.Module, device: torch.device | None = None) -> dict:
+    """Loss, accuracy and confusion matrix of ``model`` over ``loader``, in eval mode.
+
+    Only the main classifier counts: a GoogLeNet in eval mode does not compute its side
+    classifiers at all. Sums stay on the device until the end, so no batch waits for the host.
+    """
+    device = device or next(model.parameters()).device
+    dtype = autocast_dtype(device)
+    model.eval()
+    confusion = None
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    start = time.perf_counter()
+    for inputs, labels in loader:
+        with autocast(device, dtype):
+            logits = main_logits(model(inputs))
+        num_classes = logits.shape[1]
+        if confusion is None:
+            confusion = torch.zeros(num_classes**2, dtype=torch.int64, device=device)
+        loss_sum += criterion(logits.float(), labels).double() * len(labels)
+        confusion += torch.bincount(labels * num_classes + logits.argmax(1), minlength=num_classes**2)
+    if confusion is None:
+        raise ValueError("cannot evaluate on an empty split")
+    synchronize(device)
+    seconds = time.perf_counter() - start
+    confusion = confusion.view(num_classes, num_classes).cpu()
+    count = int(confusion.sum())
+    return {
+        "loss": float(loss_sum) / count,
+        "acc": float(confusion.diag().sum()) / count,
+        "confusion": confusion,
+        "images": count,
+        "seconds": seconds,
+    }
+
+
+def test_model(model: nn.Module, dataloaders: dict, criterion: nn.Module,
+               device: torch.device | None = None) -> dict:
+    """Score ``model`` on ``dataloaders['test']``: loss, accuracy, per-class accuracy, confusion.
+
+    ``confusion[i][j]`` counts test images of class i predicted as class j.
+    """
+    result = evaluate(model, dataloaders["test"], criterion, device)
+    confusion = result["confusion"]
+    per_class = (confusion.diag() / confusion.sum(1).clamp(min=1)).tolist()
+    print(f"test loss {result['loss']:.4f}  acc {result['acc']:.2%}  "
+          f"({result['images']} images, {result['seconds']:.1f} s)")
+    return {
+        "test_loss": result["loss"],
+        "test_acc": result["acc"],
+        "per_class_acc": per_class,
+        "confusion_matrix": confusion.tolist(),
+        "test_seconds": result["seconds"],
+    }

@@ -1,0 +1,199 @@
+"""The training loop: ``train_model``, the handout's function, for AlexNet and GoogLeNet alike.
+
+One plain loop. Per batch: forward (bf16 autocast on a GPU), loss (a GoogLeNet in training mode
+adds its two side classifiers at weight 0.3, as in the paper), backward, optimizer and schedule
+step. Per epoch: validation, one history row, the best weights kept, and, given a run folder,
+a resumable checkpoint. Ctrl-C / SIGTERM stop after the current batch with the state saved.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import time
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from .device import autocast, autocast_dtype, synchronize
+from .errors import LabError
+from .interrupt import StopRequest
+from .results import RunFolder
+from .test_module import evaluate, main_logits
+
+AUX_WEIGHT = 0.3  # Szegedy et al. 2015: "their loss is added to the total loss with a discount weight 0.3"
+
+
+class TrainingInterrupted(LabError):
+    """Training stopped on request (Ctrl-C, SIGTERM) with its state saved."""
+
+
+class NonFiniteLossError(LabError):
+    """The loss became NaN or infinite."""
+
+
+def training_loss(outputs: torch.Tensor | tuple[torch.Tensor, ...], labels: torch.Tensor,
+                  criterion: nn.Module, aux_weight: float = AUX_WEIGHT) -> torch.Tensor:
+    """The loss that is minimised: main classifier, plus ``aux_weight`` x each side classifier."""
+    if not isinstance(outputs, tuple):
+        return criterion(outputs, labels)
+    logits, *aux = outputs
+    return criterion(logits, labels) + aux_weight * sum(criterion(a, labels) for a in aux)
+
+
+def train_model(model: nn.Module, dataloaders: dict, criterion: nn.Module, optimizer: torch.optim.Optimizer,
+                num_epochs: int = 10, *, scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+                eval_criterion: nn.Module | None = None, device: torch.device | None = None,
+                aux_weight: float = AUX_WEIGHT, run: RunFolder | None = None, resume: dict | None = None,
+                checkpoint_extra: dict | None = None, progress: bool = True) -> tuple[nn.Module, list[dict]]:
+    """Train ``model`` on ``dataloaders['train']``, validating on ``dataloaders['val']`` each epoch.
+
+    Returns the model holding its best-validation weights and the history (one dict per epoch).
+    ``scheduler`` is stepped after every batch. ``eval_criterion`` scores validation (default:
+    ``criterion``). With ``run``, every epoch rewrites ``history.csv`` and ``last.pt`` (and
+    ``best.pt`` on a new best); ``resume`` is a ``last.pt`` state to continue from.
+    ``checkpoint_extra`` is stored in every checkpoint (e.g. the experiment name).
+    """
+    device = device or next(model.parameters()).device
+    eval_criterion = eval_criterion or criterion
+    dtype = autocast_dtype(device)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+    train_loader = dataloaders["train"]
+    steps_per_epoch = len(train_loader)
+    # Reading the loss on the host makes a GPU wait; there, read it every few steps only.
+    sync_every = 25 if device.type == "cuda" else 1
+    log_interval = 0.5 if sys.stderr.isatty() else 30.0  # papermill stores every refresh
+
+    history: list[dict] = []
+    best_acc, best_epoch, best_weights = -1.0, 0, None
+    start_epoch, start_batch, partial = 0, 0, None
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        optimizer.load_state_dict(resume["optimizer"])
+        if scheduler is not None and resume.get("scheduler") is not None:
+            scheduler.load_state_dict(resume["scheduler"])
+        if resume.get("scaler"):
+            scaler.load_state_dict(resume["scaler"])
+        history = list(resume["history"])
+        best_acc, best_epoch = resume["best_acc"], resume["best_epoch"]
+        start_epoch, start_batch, partial = resume["epoch"], resume["batch"], resume.get("partial")
+        _set_rng_state(resume["rng"], device)
+        if run is not None and run.best.exists():
+            best_weights = run.load_checkpoint(run.best, device)["model"]
+
+    def state(epoch: int, batch: int, sums: dict | None) -> dict:
+        """Everything needed to continue at batch ``batch`` of epoch ``epoch``."""
+        return {
+            **(checkpoint_extra or {}),
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "scaler": scaler.state_dict() if scaler.is_enabled() else None,
+            "epoch": epoch, "batch": batch, "partial": sums, "history": history,
+            "best_acc": best_acc, "best_epoch": best_epoch, "rng": _rng_state(device),
+        }
+
+    with StopRequest() as stop:
+        for epoch in range(start_epoch, num_epochs):
+            model.train()
+            train_loader.set_epoch(epoch, start_batch)
+            loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+            correct = torch.zeros((), dtype=torch.int64, device=device)
+            seen, seconds_before = 0, 0.0
+            if partial is not None:  # resuming inside this epoch
+                loss_sum += partial["loss_sum"]
+                correct += partial["correct"]
+                seen, seconds_before = partial["seen"], partial["seconds"]
+            seen_at_start = seen
+            bar = tqdm(total=steps_per_epoch, initial=start_batch, desc=f"epoch {epoch + 1}/{num_epochs}",
+                       unit="batch", disable=not progress, mininterval=log_interval, file=sys.stderr,
+                       dynamic_ncols=True)
+            start = time.perf_counter()
+            for step, (inputs, labels) in enumerate(train_loader, start=start_batch):
+                with autocast(device, dtype):
+                    outputs = model(inputs)
+                    loss = training_loss(outputs, labels, criterion, aux_weight)
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+                if scheduler is not None:
+                    scheduler.step()
+                loss_sum += loss.detach().double() * len(labels)
+                correct += (main_logits(outputs).argmax(1) == labels).sum()
+                seen += len(labels)
+                bar.update(1)
+                if (step + 1) % sync_every == 0 or step + 1 == steps_per_epoch:
+                    running_loss = float(loss_sum) / seen
+                    if not math.isfinite(running_loss):
+                        bar.close()
+                        raise NonFiniteLossError(
+                            f"the training loss became {float(loss):g} in epoch {epoch + 1}, step {step + 1}; "
+                            f"{'the last good state is kept in ' + str(run.last) if run else 'nothing was saved'}: "
+                            "lower the learning rate (--lr) and rerun with --force"
+                        )
+                    rate = (seen - seen_at_start) / max(time.perf_counter() - start, 1e-9)
+                    bar.set_postfix(loss=f"{running_loss:.3f}", acc=f"{float(correct) / seen:.1%}",
+                                    img_s=f"{rate:.0f}", refresh=False)
+                if stop.requested and step + 1 < steps_per_epoch:
+                    bar.close()
+                    synchronize(device)
+                    sums = {"loss_sum": float(loss_sum), "correct": int(correct), "seen": seen,
+                            "seconds": seconds_before + time.perf_counter() - start}
+                    where = "nothing was saved (no run folder)"
+                    if run is not None:
+                        run.save_checkpoint(run.last, state(epoch, step + 1, sums))
+                        where = f"the state is saved in {run.last}: rerun the same command with --resume"
+                    raise TrainingInterrupted(f"stopped by {stop.requested} in epoch {epoch + 1} "
+                                              f"after batch {step + 1}/{steps_per_epoch}; {where}")
+            bar.close()
+            synchronize(device)
+            train_seconds = seconds_before + time.perf_counter() - start
+            partial, start_batch = None, 0
+
+            val = evaluate(model, dataloaders["val"], eval_criterion, device)
+            row = {
+                "epoch": epoch + 1,
+                "train_loss": float(loss_sum) / seen,
+                "train_acc": float(correct) / seen,
+                "val_loss": val["loss"],
+                "val_acc": val["acc"],
+                "lr": optimizer.param_groups[0]["lr"],
+                "train_seconds": train_seconds,
+                "eval_seconds": val["seconds"],
+                "images_per_s": seen / train_seconds,
+            }
+            history.append(row)
+            is_best = row["val_acc"] > best_acc
+            if is_best:
+                best_acc, best_epoch = row["val_acc"], row["epoch"]
+                best_weights = copy.deepcopy(model.state_dict())
+            print(f"epoch {epoch + 1}/{num_epochs}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.2%}  "
+                  f"val loss {row['val_loss']:.4f} acc {row['val_acc']:.2%}  lr {row['lr']:.2g}  "
+                  f"{train_seconds:.1f}s + {val['seconds']:.1f}s eval ({row['images_per_s']:.0f} img/s)"
+                  f"{'  *best*' if is_best else ''}", flush=True)
+            if run is not None:
+                if is_best:
+                    run.save_checkpoint(run.best, {**(checkpoint_extra or {}), "model": best_weights,
+                                                   "epoch": best_epoch, "val_acc": best_acc})
+                run.save_checkpoint(run.last, state(epoch + 1, 0, None))
+                run.write_history(history)
+            if stop.requested and epoch + 1 < num_epochs:
+                where = "rerun the same command with --resume" if run is not None else "nothing was saved"
+                raise TrainingInterrupted(f"stopped by {stop.requested} after epoch {epoch + 1}; {where}")
+
+    if best_weights is not None:
+        model.load_state_dict(best_weights)
+    return model, history
+
+
+def _rng_state(device: torch.device) -> dict:
+    return {"cpu": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else None}
+
+
+def _set_rng_state(rng: dict, device: torch.device) -> None:
+    torch.set_rng_state(rng["cpu"])
+    if device.type == "cuda" and rng.get("cuda") is not None:
+        torch.cuda.set_rng_state_all(rng["cuda"])

@@ -1,0 +1,162 @@
+"""Datasets, the train/val split, the batch transforms and the loader."""
+
+import hashlib
+
+import pytest
+import torch
+from PIL import Image
+
+from labutils.augment import CIFAR10_MEAN, CIFAR10_STD, BatchTransform
+from labutils.data import load_cifar10, load_image_folder, make_fake_dataset, make_splits, split_train_val
+from labutils.errors import DataUnavailableError, LabError
+from labutils.loader import BatchLoader
+
+
+def test_split_is_stratified_disjoint_and_seeded():
+    pool, _ = make_fake_dataset(num_train=1000)
+    train, val = split_train_val(pool, 0.1, seed=3)
+    assert len(train) == 900 and len(val) == 100
+    assert set(train.tolist()).isdisjoint(val.tolist())
+    assert sorted(train.tolist() + val.tolist()) == list(range(1000))
+    assert torch.bincount(pool.labels[val], minlength=10).tolist() == [10] * 10
+    again, _ = split_train_val(pool, 0.1, seed=3)
+    other, _ = split_train_val(pool, 0.1, seed=4)
+    assert torch.equal(train, again)
+    assert not torch.equal(train, other)
+
+
+def test_cifar_sized_split_is_45000_5000():
+    labels = torch.arange(50_000) % 10
+    pool = make_fake_dataset(num_train=10)[0]
+    pool.labels = labels  # only the labels matter to the split
+    train, val = split_train_val(pool, 0.1, seed=0)
+    assert (len(train), len(val)) == (45_000, 5_000)
+    assert torch.bincount(labels[val]).tolist() == [500] * 10
+
+
+def test_sample_counts_take_stratified_subsets_without_moving_images():
+    full = make_splits("fake", seed=1)
+    small = make_splits("fake", seed=1, train_samples=100, val_samples=20, test_samples=30)
+    assert (len(small.train), len(small.val), len(small.test)) == (100, 20, 30)
+    assert small.train.class_counts() == [10] * 10
+    # the subsets come from the same split: no training image becomes a validation image
+    as_set = lambda s: {hashlib.md5(img.numpy().tobytes()).hexdigest() for img in s.images}
+    assert as_set(small.train) <= as_set(full.train)
+    assert as_set(small.val) <= as_set(full.val)
+    assert as_set(small.train).isdisjoint(as_set(full.val) | as_set(full.test))
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, -0.2, 1.5])
+def test_val_fraction_outside_zero_one_is_refused(bad):
+    with pytest.raises(LabError, match="between 0 and 1"):
+        make_splits("fake", val_fraction=bad)
+
+
+def test_unknown_dataset_is_refused():
+    with pytest.raises(LabError, match="cifar10, fake, imagefolder"):
+        make_splits("cifar100")
+
+
+def test_missing_cifar10_offline_says_where_to_put_the_archive(tmp_path, monkeypatch):
+    def offline(*args, **kwargs):
+        raise OSError("no network")
+
+    monkeypatch.setattr("torchvision.datasets.utils.download_url", offline)
+    with pytest.raises(DataUnavailableError, match=r"cifar-10-python\.tar\.gz.*" + str(tmp_path)):
+        load_cifar10(tmp_path)
+
+
+def test_corrupted_cifar10_archive_is_named(tmp_path, monkeypatch):
+    monkeypatch.setattr("torchvision.datasets.utils.download_url", lambda *a, **k: (_ for _ in ()).throw(OSError()))
+    (tmp_path / "cifar-10-python.tar.gz").write_bytes(b"not a tarball")
+    with pytest.raises(DataUnavailableError, match="corrupted"):
+        load_cifar10(tmp_path)
+
+
+def _write_folder(root, classes, per_class=3, size=(20, 24)):
+    for part in ("train", "test"):
+        for c, name in enumerate(classes):
+            (root / part / name).mkdir(parents=True, exist_ok=True)
+            for i in range(per_class):
+                Image.new("RGB", size, (40 * c, 10 * i, 100)).save(root / part / name / f"{i}.png")
+
+
+def test_image_folder_loads_classes_and_pixels(tmp_path):
+    _write_folder(tmp_path, ["cat", "dog"])
+    train, test = load_image_folder(tmp_path)
+    assert train.classes == ("cat", "dog") and len(train) == 6 and len(test) == 6
+    assert train.images.shape == (6, 3, 24, 20) and train.images.dtype == torch.uint8
+    assert train.images[3, 0, 0, 0] == 40  # first dog image, red channel
+
+
+@pytest.mark.parametrize("classes, message", [(["only"], "only one class"), ([], "no images")])
+def test_image_folder_needs_two_classes_with_images(tmp_path, classes, message):
+    _write_folder(tmp_path, classes)
+    (tmp_path / "train").mkdir(exist_ok=True)
+    (tmp_path / "test").mkdir(exist_ok=True)
+    with pytest.raises(DataUnavailableError, match=message):
+        load_image_folder(tmp_path)
+
+
+def test_image_folder_with_unreadable_image_names_it(tmp_path):
+    _write_folder(tmp_path, ["a", "b"])
+    (tmp_path / "train" / "a" / "broken.png").write_bytes(b"garbage")
+    with pytest.raises(DataUnavailableError, match="broken.png"):
+        load_image_folder(tmp_path)
+
+
+def test_eval_transform_is_a_centre_crop_of_the_upscaled_image():
+    # A 32x32 image whose left and right quarters differ: the centre crop keeps 7/8 of it.
+    image = torch.zeros(1, 3, 32, 32, dtype=torch.uint8)
+    image[..., 16:] = 255
+    t = BatchTransform(224, (0, 0, 0), (1 / 255, 1 / 255, 1 / 255), train=False)
+    out = t(image)
+    assert out.shape == (1, 3, 224, 224)
+    assert out[0, 0, 100, 0] == 0 and out[0, 0, 100, 223] == 255
+    assert torch.allclose(out[0, 0, :, 105], torch.zeros(224), atol=1e-3)
+    assert torch.allclose(out[0, 0, :, 118], torch.full((224,), 255.0), atol=1e-3)
+
+
+def test_train_transform_normalises_flips_and_crops_at_random():
+    images = make_fake_dataset(num_train=64)[0].images
+    t = BatchTransform(64, CIFAR10_MEAN, CIFAR10_STD, train=True)
+    a = t(images, torch.Generator().manual_seed(0))
+    b = t(images, torch.Generator().manual_seed(0))
+    c = t(images, torch.Generator().manual_seed(1))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert a.shape == (64, 3, 64, 64)
+    assert abs(float(a.mean())) < 1.5 and 0.3 < float(a.std()) < 3
+    # a horizontally uniform image is unchanged by flips and crops: only normalisation shows
+    flat = torch.full((2, 3, 32, 32), 128, dtype=torch.uint8)
+    out = t(flat, torch.Generator().manual_seed(0))
+    expected = (128 / 255 - torch.tensor(CIFAR10_MEAN)) / torch.tensor(CIFAR10_STD)
+    assert torch.allclose(out.mean((0, 2, 3)), expected.float(), atol=1e-4)
+
+
+def test_loader_order_depends_on_seed_and_epoch_and_resumes_mid_epoch():
+    data = make_fake_dataset(num_train=50)[0]
+    t = BatchTransform(32, CIFAR10_MEAN, CIFAR10_STD, train=True)
+    loader = BatchLoader(data, 8, t, shuffle=True, device=torch.device("cpu"), seed=0)
+    assert len(loader) == 7
+    loader.set_epoch(0)
+    epoch0 = [(x, y) for x, y in loader]
+    loader.set_epoch(0)
+    again = [(x, y) for x, y in loader]
+    loader.set_epoch(1)
+    epoch1 = [y for _, y in loader]
+    assert all(torch.equal(x1, x2) and torch.equal(y1, y2) for (x1, y1), (x2, y2) in zip(epoch0, again))
+    assert not all(torch.equal(a, b) for (_, a), b in zip(epoch0, epoch1))
+    assert sorted(torch.cat([y for _, y in epoch0]).tolist()) == sorted(data.labels.tolist())
+    loader.set_epoch(0, start_batch=5)
+    tail = [(x, y) for x, y in loader]
+    assert len(tail) == 2 and torch.equal(tail[0][0], epoch0[5][0])
+
+
+def test_loader_workers_give_the_same_batches():
+    data = make_fake_dataset(num_train=24)[0]
+    t = BatchTransform(32, CIFAR10_MEAN, CIFAR10_STD, train=True)
+    batches = {}
+    for workers in (0, 1):
+        loader = BatchLoader(data, 8, t, shuffle=True, device=torch.device("cpu"), seed=5, workers=workers)
+        batches[workers] = [x for x, _ in loader]
+    assert all(torch.equal(a, b) for a, b in zip(batches[0], batches[1]))
