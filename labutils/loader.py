@@ -86,8 +86,10 @@ class BatchLoader:
             return
         dataset = _AugmentedBatches(self.data, self.transform, batches, self.seed, self.epoch)
         todo = list(range(self.start_batch, len(batches)))
+        # Its own generator: otherwise each new iterator draws from the global RNG, and a run
+        # resumed mid-epoch would see different dropout masks than an uninterrupted one.
         loader = DataLoader(dataset, batch_size=None, sampler=todo, num_workers=self.workers,
-                            persistent_workers=False, prefetch_factor=2 if self.workers else None)
+                            prefetch_factor=2 if self.workers else None, generator=torch.Generator())
         for inputs, labels in loader:
             yield inputs.to(self.device, non_blocking=True), labels.to(self.device, non_blocking=True)
 

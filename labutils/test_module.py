@@ -69,3 +69,6 @@ def test_model(model: nn.Module, dataloaders: dict, criterion: nn.Module,
         "confusion_matrix": confusion.tolist(),
         "test_seconds": result["seconds"],
     }
+
+
+test_model.__test__ = False  # the handout's name starts with "test_"; pytest must not collect it

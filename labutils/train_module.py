@@ -169,16 +169,18 @@ def train_model(model: nn.Module, dataloaders: dict, criterion: nn.Module, optim
             if is_best:
                 best_acc, best_epoch = row["val_acc"], row["epoch"]
                 best_weights = copy.deepcopy(model.state_dict())
-            print(f"epoch {epoch + 1}/{num_epochs}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.2%}  "
-                  f"val loss {row['val_loss']:.4f} acc {row['val_acc']:.2%}  lr {row['lr']:.2g}  "
-                  f"{train_seconds:.1f}s + {val['seconds']:.1f}s eval ({row['images_per_s']:.0f} img/s)"
-                  f"{'  *best*' if is_best else ''}", flush=True)
             if run is not None:
                 if is_best:
                     run.save_checkpoint(run.best, {**(checkpoint_extra or {}), "model": best_weights,
                                                    "epoch": best_epoch, "val_acc": best_acc})
-                run.save_checkpoint(run.last, state(epoch + 1, 0, None))
+                # History before the resumable state: a kill in between only repeats this epoch.
                 run.write_history(history)
+                run.save_checkpoint(run.last, state(epoch + 1, 0, None))
+            # Printed once the epoch is safe on disk.
+            print(f"epoch {epoch + 1}/{num_epochs}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.2%}  "
+                  f"val loss {row['val_loss']:.4f} acc {row['val_acc']:.2%}  lr {row['lr']:.2g}  "
+                  f"{train_seconds:.1f}s + {val['seconds']:.1f}s eval ({row['images_per_s']:.0f} img/s)"
+                  f"{'  *best*' if is_best else ''}", flush=True)
             if stop.requested and epoch + 1 < num_epochs:
                 where = "rerun the same command with --resume" if run is not None else "nothing was saved"
                 raise TrainingInterrupted(f"stopped by {stop.requested} after epoch {epoch + 1}; {where}")

@@ -1,0 +1,123 @@
+"""The training engine: train_model, test_model, run_experiment and the run folder they write."""
+
+import csv
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from labutils.data import make_fake_dataset
+from labutils.experiment import RunConfig, run_experiment
+from labutils.models import LAB_EXPERIMENTS, build_model, count_parameters
+from labutils.results import HISTORY_FIELDS, METRICS_FIELDS, RunFolder
+from labutils.test_module import evaluate, test_model
+from labutils.train_module import AUX_WEIGHT, train_model
+
+TINY = dict(dataset="fake", epochs=1, batch_size=8, train_samples=16, val_samples=8, test_samples=8,
+            workers=0, random_weights=True, progress=False)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Two threads on a shared 2-core machine are slower than one for these small batches.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("experiment", LAB_EXPERIMENTS)
+def test_tiny_run_of_each_experiment_writes_a_consistent_run_folder(tmp_path, experiment):
+    metrics = run_experiment(RunConfig(experiment=experiment, image_size=224, out=str(tmp_path), **TINY))
+    run = RunFolder(tmp_path)
+    saved = json.loads(run.metrics.read_text())
+    assert saved == json.loads(json.dumps(metrics))
+    assert set(METRICS_FIELDS) <= set(saved) and saved["status"] == "complete"
+    assert saved["experiment"] == experiment and saved["seed"] == 0 and saved["epochs"] == 1
+    assert saved["params"] == count_parameters(build_model(experiment, random_weights=True))
+    for key in ("train_acc", "val_acc", "test_acc"):
+        assert 0 <= saved[key] <= 1
+    with open(run.history) as f:
+        rows = list(csv.DictReader(f))
+    assert [r["epoch"] for r in rows] == ["1"] and tuple(rows[0]) == HISTORY_FIELDS
+    best = rows[saved["best_epoch"] - 1]
+    assert float(best["val_acc"]) == pytest.approx(saved["val_acc"])
+    assert float(best["train_loss"]) == pytest.approx(saved["train_loss"])
+    assert saved["train_time_s"] == pytest.approx(float(best["train_seconds"]) + float(best["eval_seconds"]))
+    assert saved["images_per_s"] > 0 and saved["train_images"] == 16
+    assert sum(map(sum, saved["confusion_matrix"])) == 8
+    assert run.best.exists() and run.last.exists() and run.config.exists()
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_training_learns_the_generated_classes(tmp_path):
+    metrics = run_experiment(RunConfig(experiment="alexnet", dataset="fake", image_size=64, epochs=3,
+                                       train_samples=320, val_samples=100, test_samples=100, workers=0,
+                                       out=str(tmp_path), progress=False))
+    assert metrics["val_acc"] >= 0.5 and metrics["test_acc"] >= 0.5  # chance is 0.1
+
+
+class _ThreeHeads(nn.Module):
+    """A GoogLeNet-shaped toy: training mode returns (main, side1, side2), eval mode main only."""
+
+    def __init__(self):
+        super().__init__()
+        self.main, self.side1, self.side2 = (nn.Linear(3, 10) for _ in range(3))
+
+    def forward(self, x):
+        x = x.mean((2, 3))
+        if self.training:
+            return self.main(x), self.side1(x), 3 * self.side2(x)
+        return self.main(x)
+
+
+def _toy_loaders(n=24):
+    from labutils.augment import BatchTransform
+    from labutils.loader import BatchLoader
+
+    data = make_fake_dataset(num_train=n, num_test=n)[0]
+    make = lambda train: BatchLoader(data, 8, BatchTransform(32, (0.5,) * 3, (0.25,) * 3, train=train),
+                                     shuffle=False, device=torch.device("cpu"))
+    return {"train": make(False), "val": make(False), "test": make(False)}
+
+
+def test_side_losses_count_in_training_but_not_in_validation():
+    torch.manual_seed(0)
+    model, loaders = _ThreeHeads(), _toy_loaders()
+    criterion = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # nothing changes: losses are comparable
+    _, history = train_model(model, loaders, criterion, optimizer, 1, progress=False)
+
+    model.train()
+    expected_train = sum(
+        (criterion(m, yy) + AUX_WEIGHT * (criterion(a, yy) + criterion(b, yy))).item() * len(yy)
+        for (xx, yy) in loaders["train"] for m, a, b in [model(xx)]
+    ) / 24
+    model.eval()
+    expected_val = sum(criterion(model(xx), yy).item() * len(yy) for xx, yy in loaders["val"]) / 24
+    assert history[0]["train_loss"] == pytest.approx(expected_train, rel=1e-5)
+    assert history[0]["val_loss"] == pytest.approx(expected_val, rel=1e-5)
+    assert history[0]["train_loss"] > history[0]["val_loss"] + 0.1
+
+
+def test_test_model_reports_per_class_accuracy_and_confusion():
+    model, loaders = _ThreeHeads().eval(), _toy_loaders()
+    result = test_model(model, loaders, nn.CrossEntropyLoss())
+    confusion = torch.tensor(result["confusion_matrix"])
+    assert confusion.shape == (10, 10) and confusion.sum() == 24
+    assert result["test_acc"] == pytest.approx(float(confusion.diag().sum()) / 24)
+    rows = confusion.sum(1).clamp(min=1)
+    assert result["per_class_acc"] == pytest.approx((confusion.diag() / rows).tolist())
+    assert result["test_loss"] == pytest.approx(evaluate(model, loaders["test"], nn.CrossEntropyLoss())["loss"])
+
+
+def test_same_seed_gives_the_same_history(tmp_path):
+    histories = []
+    for name in ("a", "b"):
+        run_experiment(RunConfig(experiment="alexnet_lrn", dataset="fake", image_size=64, epochs=2, batch_size=16,
+                                 train_samples=64, val_samples=32, test_samples=32, workers=1, seed=7,
+                                 out=str(tmp_path / name), progress=False))
+        histories.append([{k: row[k] for k in ("train_loss", "train_acc", "val_loss", "val_acc", "lr")}
+                          for row in RunFolder(tmp_path / name).read_history()])
+    assert histories[0] == histories[1]
