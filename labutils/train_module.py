@@ -129,7 +129,7 @@ def train_model(model: nn.Module, dataloaders: dict, criterion: nn.Module, optim
                     if not math.isfinite(running_loss):
                         bar.close()
                         raise NonFiniteLossError(
-                            f"the training loss became {float(loss):g} in epoch {epoch + 1}, step {step + 1}; "
+                            f"the training loss became {loss.item():g} in epoch {epoch + 1}, step {step + 1}; "
                             f"{'the last good state is kept in ' + str(run.last) if run else 'nothing was saved'}: "
                             "lower the learning rate (--lr) and rerun with --force"
                         )
