@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import distributed
 from .errors import LabError
 
 EXIT_USAGE = 2
@@ -168,11 +169,14 @@ def main(argv: list[str] | None = None) -> int:
     except LabError as error:
         from .train_module import TrainingInterrupted
 
-        print(f"error: {error}", file=sys.stderr)
+        if distributed.is_main():  # under torchrun every process has the same message
+            print(f"error: {error}", file=sys.stderr)
         return EXIT_INTERRUPTED if isinstance(error, TrainingInterrupted) else EXIT_USAGE
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        distributed.teardown()
     return EXIT_USAGE
 
 

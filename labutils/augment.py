@@ -32,17 +32,26 @@ class BatchTransform:
         self.shift = torch.tensor(mean).view(1, 3, 1, 1) * 255
         self.scale = 1 / (torch.tensor(std).view(1, 3, 1, 1) * 255)
 
-    def __call__(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def __call__(self, images: torch.Tensor, generator: torch.Generator | None = None,
+                 rows: slice | None = None, total: int | None = None) -> torch.Tensor:
+        """Transform ``images``; with ``rows`` and ``total`` they are those rows of a batch of ``total``.
+
+        The random crops and flips are drawn for the whole batch, so one process's share of a
+        batch (under DDP) is augmented exactly as in a single-process run.
+        """
         batch = images.shape[0]
         device = images.device
         theta = torch.zeros(batch, 2, 3, device=device)
         theta[:, 0, 0] = theta[:, 1, 1] = CROP_FRACTION
         if self.train:
+            drawn = total or batch
+            rows = rows or slice(None)
             # Crop offset uniform over the margin; mirror by negating the x scale.
             margin = 1 - CROP_FRACTION
-            theta[:, :, 2] = (torch.rand(batch, 2, device=device, generator=generator) * 2 - 1) * margin
-            flip = torch.rand(batch, device=device, generator=generator) < 0.5
-            theta[:, 0, 0] = torch.where(flip, -CROP_FRACTION, CROP_FRACTION)
+            offsets = (torch.rand(drawn, 2, device=device, generator=generator) * 2 - 1) * margin
+            flip = torch.rand(drawn, device=device, generator=generator) < 0.5
+            theta[:, :, 2] = offsets[rows]
+            theta[:, 0, 0] = torch.where(flip[rows], -CROP_FRACTION, CROP_FRACTION)
         size = (batch, 3, self.image_size, self.image_size)
         grid = F.affine_grid(theta, list(size), align_corners=False)
         x = F.grid_sample(images.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)

@@ -100,7 +100,7 @@ def make_fake_dataset(num_train: int = 1000, num_test: int = 200, num_classes: i
     """A generated, learnable stand-in for CIFAR-10 (for tests and offline smoke runs).
 
     Each class has a fixed low-frequency colour pattern; an image is its class pattern under
-    random brightness, a random shift and pixel noise. The class is visible, so a network that
+    random brightness and pixel noise. The class is visible, so a network that
     trains correctly gets well above chance within a few epochs, and one that does not, does not.
     The content depends only on ``seed`` (not on the run's seed), like a real dataset.
     """
@@ -112,9 +112,7 @@ def make_fake_dataset(num_train: int = 1000, num_test: int = 200, num_classes: i
     def draw(n: int) -> ImageSet:
         labels = torch.arange(n) % num_classes
         labels = labels[torch.randperm(n, generator=g)]
-        shift = torch.randint(-size // 8, size // 8 + 1, (2,), generator=g)
-        images = patterns[labels].roll(shifts=tuple(shift.tolist()), dims=(2, 3))
-        images = images * (0.6 + 0.4 * torch.rand(n, 1, 1, 1, generator=g))
+        images = patterns[labels] * (0.6 + 0.4 * torch.rand(n, 1, 1, 1, generator=g))
         images = images + 0.15 * torch.randn(n, 3, size, size, generator=g)
         images = (images.clamp(0, 1) * 255).round().to(torch.uint8)
         return ImageSet(images, labels, tuple(f"class{c}" for c in range(num_classes)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -15,7 +16,7 @@ from typing import Any, get_type_hints
 import torch
 from torch import nn
 
-from . import models
+from . import distributed, models
 from .augment import BatchTransform, normalization
 from .data import DATASETS, default_workers, make_splits
 from .device import device_name, is_out_of_memory, peak_memory_mb, pick_device, reset_peak_memory
@@ -154,7 +155,8 @@ def make_loaders(config: RunConfig, splits, pretrained: bool, device: torch.devi
     return {
         split: BatchLoader(getattr(splits, split), config.batch_size,
                            BatchTransform(config.image_size, mean, std, train=split == "train", channels_last=on_gpu),
-                           shuffle=split == "train", device=device, seed=config.seed, workers=workers)
+                           shuffle=split == "train", device=device, seed=config.seed, workers=workers,
+                           rank=distributed.rank(), world_size=distributed.world_size())
         for split in ("train", "val", "test")
     }
 
@@ -176,30 +178,36 @@ def test_checkpoint(config: RunConfig, checkpoint: str | Path) -> dict:
 
 
 def run_experiment(config: RunConfig) -> dict:
-    """Train, validate and test one experiment; write and return its ``metrics.json``."""
+    """Train, validate and test one experiment; write and return its ``metrics.json``.
+
+    Under ``torchrun`` every process runs this; rank 0 alone writes the run folder.
+    """
     config.validated()
     spec = models.spec(config.experiment)
-    device = pick_device(config.device)
+    device = distributed.setup(config.device) or pick_device(config.device)
     recipe = recipe_for(config.experiment, spec.family, spec.pretrained)
     config.batch_size = config.batch_size or default_batch_size(device)
     config.lr = config.lr or recipe.scaled_lr(config.batch_size)
-    run, resume = prepare_run(config)
+    main = distributed.is_main()
 
-    torch.manual_seed(config.seed)
+    run, resume = prepare_run(config) if main else (None, None)
+    distributed.barrier()  # rank 0 has checked (or cleared) the folder
+    if not main:
+        if config.resume and RunFolder(config.run_dir).last.exists():
+            resume = load_checkpoint(RunFolder(config.run_dir).last)
+        distributed.barrier()  # and rank 0 loads (downloads) the data first
     splits = make_splits(config.dataset, config.data_root, seed=config.seed, val_fraction=config.val_fraction,
                          train_samples=config.train_samples, val_samples=config.val_samples,
                          test_samples=config.test_samples)
+    if main:
+        distributed.barrier()
+
+    torch.manual_seed(config.seed)
     model = models.build_model(config.experiment, num_classes=len(splits.classes),
                                random_weights=config.random_weights)
     check_image_size(model, config.experiment, config.image_size)
-
-    on_gpu = device.type == "cuda"
-    if on_gpu:
-        torch.backends.cudnn.benchmark = True
-        model = model.to(device, memory_format=torch.channels_last)
-    else:
-        model = model.to(device)
-
+    network = model
+    model = _place(model, device)
     loaders = make_loaders(config, splits, spec.pretrained, device)
     criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
     eval_criterion = nn.CrossEntropyLoss()
@@ -207,44 +215,33 @@ def run_experiment(config: RunConfig) -> dict:
     scheduler = make_scheduler(optimizer, len(loaders["train"]), config.epochs, recipe.warmup_epochs)
 
     saved_config = {**asdict(config), "resume": False, "force": False}
+    world = distributed.world_size()
     described = {
-        "experiment": config.experiment, "model": type(model).__name__, "params": models.count_parameters(model),
-        "weights": getattr(model, "weights_source", "none (trained from scratch)"),
+        "experiment": config.experiment, "model": type(network).__name__, "params": models.count_parameters(network),
+        "weights": getattr(network, "weights_source", "none (trained from scratch)"),
         "dataset": config.dataset, "image_size": config.image_size, "epochs": config.epochs,
         "batch_size": config.batch_size, "lr": config.lr, "weight_decay": recipe.weight_decay,
-        "label_smoothing": recipe.label_smoothing, "seed": config.seed, "device": device_name(device),
+        "label_smoothing": recipe.label_smoothing, "seed": config.seed,
+        "device": device_name(device) + (f" x {world} processes" if world > 1 else ""), "processes": world,
         "train_images": len(splits.train), "val_images": len(splits.val), "test_images": len(splits.test),
         "classes": list(splits.classes),
     }
-    atomic_write_json(run.config, saved_config)
-    run.mark("running", **described)
-    print(f"{config.experiment}: {described['params']:,} parameters, {len(splits.train)} train / "
-          f"{len(splits.val)} val / {len(splits.test)} test images at {config.image_size}px, "
-          f"batch {config.batch_size}, lr {config.lr:.3g}, on {described['device']} -> {run.path}", flush=True)
+    if run is not None:
+        atomic_write_json(run.config, saved_config)
+        run.mark("running", **described)
+        print(f"{config.experiment}: {described['params']:,} parameters, {len(splits.train)} train / "
+              f"{len(splits.val)} val / {len(splits.test)} test images at {config.image_size}px, "
+              f"batch {config.batch_size}, lr {config.lr:.3g}, on {described['device']} -> {run.path}", flush=True)
 
     reset_peak_memory(device)
     started = time.perf_counter()
-    try:
+    with _status_on_failure(run, config.batch_size, device):
         model, history = train_model(
             model, loaders, criterion, optimizer, config.epochs, scheduler=scheduler,
             eval_criterion=eval_criterion, device=device, run=run, resume=resume,
             checkpoint_extra={"experiment": config.experiment, "config": saved_config},
             progress=config.progress)
-        test = test_model(model, loaders, eval_criterion, device)
-    except TrainingInterrupted as error:
-        run.mark(f"interrupted: {error}")
-        raise
-    except NonFiniteLossError as error:
-        run.mark(f"failed: {error}")
-        raise
-    except Exception as error:
-        if is_out_of_memory(error):
-            message = (f"{device.type.upper()} ran out of memory at batch size {config.batch_size}: rerun with "
-                       f"--batch-size {max(1, config.batch_size // 2)} --force (or --resume to keep finished epochs)")
-            run.mark(f"failed: {message}")
-            raise LabError(message) from error
-        run.mark(f"failed: {type(error).__name__}: {error}")
-        raise
+        test = test_model(network, loaders, eval_criterion, device)
 
     best = max(history, key=lambda row: row["val_acc"])
     train_seconds = sum(row["train_seconds"] for row in history)
@@ -263,7 +260,44 @@ def run_experiment(config: RunConfig) -> dict:
         "peak_memory_mb": peak_memory_mb(device),
         "status": "complete",
     }
-    run.write_metrics(metrics)
-    print(f"{config.experiment}: complete, best epoch {best['epoch']}, test accuracy {test['test_acc']:.2%} "
-          f"-> {run.metrics}", flush=True)
+    if run is not None:
+        run.write_metrics(metrics)
+        print(f"{config.experiment}: complete, best epoch {best['epoch']}, test accuracy {test['test_acc']:.2%} "
+              f"-> {run.metrics}", flush=True)
     return metrics
+
+
+def _place(model: nn.Module, device: torch.device) -> nn.Module:
+    """Move ``model`` to ``device`` (channels-last on a GPU); wrap it in DDP under torchrun."""
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        model = model.to(device, memory_format=torch.channels_last)
+    else:
+        model = model.to(device)
+    if distributed.world_size() > 1:
+        if device.type == "cuda":  # BatchNorm statistics over the global batch, as in one process
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+        model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    return model
+
+
+@contextmanager
+def _status_on_failure(run: RunFolder | None, batch_size: int, device: torch.device):
+    """Record in the run folder why a run stopped, so it never looks complete or still running."""
+    mark = run.mark if run is not None else lambda status: None
+    try:
+        yield
+    except TrainingInterrupted as error:
+        mark(f"interrupted: {error}")
+        raise
+    except NonFiniteLossError as error:
+        mark(f"failed: {error}")
+        raise
+    except Exception as error:
+        if is_out_of_memory(error):
+            message = (f"{device.type.upper()} ran out of memory at batch size {batch_size}: rerun with "
+                       f"--batch-size {max(1, batch_size // 2)} --force (or --resume to keep finished epochs)")
+            mark(f"failed: {message}")
+            raise LabError(message) from error
+        mark(f"failed: {type(error).__name__}: {error}")
+        raise

@@ -9,6 +9,9 @@ sharing a random state.
   ``grid_sample`` there; nothing crosses the PCIe bus during training.
 - CPU / MPS: a ``DataLoader`` whose workers each build whole augmented batches, so the
   augmentation of the next batches overlaps the model step of this one.
+
+Under DDP (``world_size`` > 1) every process walks the same global batches and takes its own
+contiguous share of each (``torch.tensor_split``); see ``distributed.py``.
 """
 
 from __future__ import annotations
@@ -28,21 +31,25 @@ def batch_seed(seed: int, epoch: int, batch: int) -> int:
     return (seed * _MIX + epoch) * _MIX + batch
 
 
-class _AugmentedBatches(Dataset):
-    """Item ``b`` is the whole augmented batch ``b`` of one epoch (what a worker computes)."""
+def _share(batch: torch.Tensor, rank: int, world_size: int) -> tuple[torch.Tensor, slice]:
+    """This process's contiguous share of a global batch, and where it sits in the batch."""
+    sizes = [len(part) for part in torch.tensor_split(torch.arange(len(batch)), world_size)]
+    start = sum(sizes[:rank])
+    rows = slice(start, start + sizes[rank])
+    return batch[rows], rows
 
-    def __init__(self, data: ImageSet, transform: BatchTransform, batches: list[torch.Tensor],
-                 seed: int, epoch: int) -> None:
-        self.data, self.transform, self.batches = data, transform, batches
-        self.seed, self.epoch = seed, epoch
+
+class _AugmentedBatches(Dataset):
+    """Item ``b`` is this process's share of augmented batch ``b`` (what a worker computes)."""
+
+    def __init__(self, loader: BatchLoader, batches: list[torch.Tensor]) -> None:
+        self.loader, self.batches = loader, batches
 
     def __len__(self) -> int:
         return len(self.batches)
 
     def __getitem__(self, b: int) -> tuple[torch.Tensor, torch.Tensor]:
-        index = self.batches[b]
-        g = torch.Generator().manual_seed(batch_seed(self.seed, self.epoch, b))
-        return self.transform(self.data.images[index], g), self.data.labels[index]
+        return self.loader.make_batch(self.loader.data, self.batches[b], b, torch.Generator())
 
 
 class BatchLoader:
@@ -52,17 +59,19 @@ class BatchLoader:
     """
 
     def __init__(self, data: ImageSet, batch_size: int, transform: BatchTransform, *,
-                 shuffle: bool, device: torch.device, seed: int = 0, workers: int = 0) -> None:
+                 shuffle: bool, device: torch.device, seed: int = 0, workers: int = 0,
+                 rank: int = 0, world_size: int = 1) -> None:
         if batch_size <= 0:
             raise ValueError(f"batch size must be positive, got {batch_size}")
         self.data, self.batch_size, self.transform = data, batch_size, transform
         self.shuffle, self.device, self.seed, self.workers = shuffle, device, seed, workers
+        self.rank, self.world_size = rank, world_size
         self.epoch = 0
         self.start_batch = 0
         self._on_device: ImageSet | None = None
 
     def __len__(self) -> int:
-        return -(-len(self.data) // self.batch_size)
+        return len(self._batches())
 
     @property
     def num_images(self) -> int:
@@ -77,14 +86,25 @@ class BatchLoader:
             order = torch.randperm(n, generator=torch.Generator().manual_seed(batch_seed(self.seed, self.epoch, -1)))
         else:
             order = torch.arange(n)
-        return list(order.split(self.batch_size))
+        batches = list(order.split(self.batch_size))
+        if self.shuffle and len(batches[-1]) < self.world_size:
+            batches.pop()  # a training step needs an image on every process
+        return batches
+
+    def make_batch(self, data: ImageSet, batch: torch.Tensor, b: int,
+                   generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """This process's share of batch ``b``, augmented as in a single-process run."""
+        index, rows = _share(batch, self.rank, self.world_size)
+        generator.manual_seed(batch_seed(self.seed, self.epoch, b))
+        index = index.to(data.images.device, non_blocking=True)
+        return self.transform(data.images[index], generator, rows, len(batch)), data.labels[index]
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         batches = self._batches()
         if self.device.type == "cuda":
             yield from self._iter_on_gpu(batches)
             return
-        dataset = _AugmentedBatches(self.data, self.transform, batches, self.seed, self.epoch)
+        dataset = _AugmentedBatches(self, batches)
         todo = list(range(self.start_batch, len(batches)))
         # Its own generator: otherwise each new iterator draws from the global RNG, and a run
         # resumed mid-epoch would see different dropout masks than an uninterrupted one.
@@ -97,8 +117,6 @@ class BatchLoader:
         if self._on_device is None:
             self._on_device = ImageSet(self.data.images.to(self.device), self.data.labels.to(self.device),
                                        self.data.classes)
-        data = self._on_device
+        generator = torch.Generator(device=self.device)
         for b in range(self.start_batch, len(batches)):
-            index = batches[b].to(self.device, non_blocking=True)
-            g = torch.Generator(device=self.device).manual_seed(batch_seed(self.seed, self.epoch, b))
-            yield self.transform(data.images[index], g), data.labels[index]
+            yield self.make_batch(self._on_device, batches[b], b, generator)

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from .device import autocast, autocast_dtype, synchronize
+from .distributed import all_reduce, is_main
 
 
 def main_logits(outputs: torch.Tensor | tuple[torch.Tensor, ...]) -> torch.Tensor:
@@ -20,7 +21,8 @@ def evaluate(model: nn.Module, loader, criterion: nn.Module, device: torch.devic
     """Loss, accuracy and confusion matrix of ``model`` over ``loader``, in eval mode.
 
     Only the main classifier counts: a GoogLeNet in eval mode does not compute its side
-    classifiers at all. Sums stay on the device until the end, so no batch waits for the host.
+    classifiers at all. Sums stay on the device until the end, so no batch waits for the host;
+    under DDP each process scores its share and the sums are added up.
     """
     device = device or next(model.parameters()).device
     dtype = autocast_dtype(device)
@@ -29,6 +31,8 @@ def evaluate(model: nn.Module, loader, criterion: nn.Module, device: torch.devic
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     start = time.perf_counter()
     for inputs, labels in loader:
+        if len(labels) == 0:  # a process's empty share of a small last batch
+            continue
         with autocast(device, dtype):
             logits = main_logits(model(inputs))
         num_classes = logits.shape[1]
@@ -36,8 +40,13 @@ def evaluate(model: nn.Module, loader, criterion: nn.Module, device: torch.devic
             confusion = torch.zeros(num_classes**2, dtype=torch.int64, device=device)
         loss_sum += criterion(logits.float(), labels).double() * len(labels)
         confusion += torch.bincount(labels * num_classes + logits.argmax(1), minlength=num_classes**2)
+    if confusion is None and hasattr(loader, "data"):
+        num_classes = len(loader.data.classes)
+        confusion = torch.zeros(num_classes**2, dtype=torch.int64, device=device)
     if confusion is None:
         raise ValueError("cannot evaluate on an empty split")
+    all_reduce(loss_sum)
+    all_reduce(confusion)
     synchronize(device)
     seconds = time.perf_counter() - start
     confusion = confusion.view(num_classes, num_classes).cpu()
@@ -60,8 +69,9 @@ def test_model(model: nn.Module, dataloaders: dict, criterion: nn.Module,
     result = evaluate(model, dataloaders["test"], criterion, device)
     confusion = result["confusion"]
     per_class = (confusion.diag() / confusion.sum(1).clamp(min=1)).tolist()
-    print(f"test loss {result['loss']:.4f}  acc {result['acc']:.2%}  "
-          f"({result['images']} images, {result['seconds']:.1f} s)")
+    if is_main():
+        print(f"test loss {result['loss']:.4f}  acc {result['acc']:.2%}  "
+              f"({result['images']} images, {result['seconds']:.1f} s)")
     return {
         "test_loss": result["loss"],
         "test_acc": result["acc"],

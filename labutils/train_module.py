@@ -18,6 +18,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .device import autocast, autocast_dtype, synchronize
+from .distributed import all_reduce, is_main, unwrap
 from .errors import LabError
 from .interrupt import StopRequest
 from .results import RunFolder
@@ -55,14 +56,20 @@ def train_model(model: nn.Module, dataloaders: dict, criterion: nn.Module, optim
     ``criterion``). With ``run``, every epoch rewrites ``history.csv`` and ``last.pt`` (and
     ``best.pt`` on a new best); ``resume`` is a ``last.pt`` state to continue from.
     ``checkpoint_extra`` is stored in every checkpoint (e.g. the experiment name).
+
+    Under DDP (``model`` wrapped, loaders sharded) the epoch's sums are added up across
+    processes and only rank 0 shows progress; pass ``run`` on rank 0 only.
     """
     device = device or next(model.parameters()).device
+    network = unwrap(model)  # what checkpoints hold, without DDP's "module." prefix
+    progress = progress and is_main()
     eval_criterion = eval_criterion or criterion
     dtype = autocast_dtype(device)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     train_loader = dataloaders["train"]
     steps_per_epoch = len(train_loader)
-    # Reading the loss on the host makes a GPU wait; there, read it every few steps only.
+    # Reading the loss on the host makes a GPU wait; there, read it (and agree across
+    # processes on stopping) every few steps only.
     sync_every = 25 if device.type == "cuda" else 1
     log_interval = 0.5 if sys.stderr.isatty() else 30.0  # papermill stores every refresh
 
@@ -70,7 +77,7 @@ def train_model(model: nn.Module, dataloaders: dict, criterion: nn.Module, optim
     best_acc, best_epoch, best_weights = -1.0, 0, None
     start_epoch, start_batch, partial = 0, 0, None
     if resume is not None:
-        model.load_state_dict(resume["model"])
+        network.load_state_dict(resume["model"])
         optimizer.load_state_dict(resume["optimizer"])
         if scheduler is not None and resume.get("scheduler") is not None:
             scheduler.load_state_dict(resume["scheduler"])
@@ -87,13 +94,14 @@ def train_model(model: nn.Module, dataloaders: dict, criterion: nn.Module, optim
         """Everything needed to continue at batch ``batch`` of epoch ``epoch``."""
         return {
             **(checkpoint_extra or {}),
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "model": network.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "scaler": scaler.state_dict() if scaler.is_enabled() else None,
             "epoch": epoch, "batch": batch, "partial": sums, "history": history,
             "best_acc": best_acc, "best_epoch": best_epoch, "rng": _rng_state(device),
         }
 
+    stopping = False
     with StopRequest() as stop:
         for epoch in range(start_epoch, num_epochs):
             model.train()
@@ -101,10 +109,12 @@ def train_model(model: nn.Module, dataloaders: dict, criterion: nn.Module, optim
             loss_sum = torch.zeros((), dtype=torch.float64, device=device)
             correct = torch.zeros((), dtype=torch.int64, device=device)
             seen, seconds_before = 0, 0.0
-            if partial is not None:  # resuming inside this epoch
+            if partial is not None and is_main():  # resuming inside this epoch (sums of all processes)
                 loss_sum += partial["loss_sum"]
                 correct += partial["correct"]
-                seen, seconds_before = partial["seen"], partial["seconds"]
+                seen = partial["seen"]
+            if partial is not None:
+                seconds_before = partial["seconds"]
             seen_at_start = seen
             bar = tqdm(total=steps_per_epoch, initial=start_batch, desc=f"epoch {epoch + 1}/{num_epochs}",
                        unit="batch", disable=not progress, mininterval=log_interval, file=sys.stderr,
@@ -125,38 +135,43 @@ def train_model(model: nn.Module, dataloaders: dict, criterion: nn.Module, optim
                 seen += len(labels)
                 bar.update(1)
                 if (step + 1) % sync_every == 0 or step + 1 == steps_per_epoch:
-                    running_loss = float(loss_sum) / seen
-                    if not math.isfinite(running_loss):
+                    running_loss = float(loss_sum) / max(seen, 1)
+                    # One decision for all processes: any non-finite loss, any stop request.
+                    flags = torch.tensor([float(not math.isfinite(running_loss)), float(bool(stop.requested))],
+                                         device=device)
+                    nonfinite, stopping = all_reduce(flags, torch.distributed.ReduceOp.MAX).tolist()
+                    if nonfinite:
                         bar.close()
                         raise NonFiniteLossError(
-                            f"the training loss became {loss.item():g} in epoch {epoch + 1}, step {step + 1}; "
+                            f"the training loss became {running_loss:g} in epoch {epoch + 1}, step {step + 1}; "
                             f"{'the last good state is kept in ' + str(run.last) if run else 'nothing was saved'}: "
                             "lower the learning rate (--lr) and rerun with --force"
                         )
                     rate = (seen - seen_at_start) / max(time.perf_counter() - start, 1e-9)
                     bar.set_postfix(loss=f"{running_loss:.3f}", acc=f"{float(correct) / seen:.1%}",
                                     img_s=f"{rate:.0f}", refresh=False)
-                if stop.requested and step + 1 < steps_per_epoch:
-                    bar.close()
-                    synchronize(device)
-                    sums = {"loss_sum": float(loss_sum), "correct": int(correct), "seen": seen,
-                            "seconds": seconds_before + time.perf_counter() - start}
-                    where = "nothing was saved (no run folder)"
-                    if run is not None:
-                        run.save_checkpoint(run.last, state(epoch, step + 1, sums))
-                        where = f"the state is saved in {run.last}: rerun the same command with --resume"
-                    raise TrainingInterrupted(f"stopped by {stop.requested} in epoch {epoch + 1} "
-                                              f"after batch {step + 1}/{steps_per_epoch}; {where}")
+                    if stopping and step + 1 < steps_per_epoch:
+                        bar.close()
+                        total_loss, total_correct, total_seen = _summed(loss_sum, correct, seen)
+                        sums = {"loss_sum": total_loss, "correct": total_correct, "seen": total_seen,
+                                "seconds": seconds_before + time.perf_counter() - start}
+                        where = "nothing was saved (no run folder)"
+                        if run is not None:
+                            run.save_checkpoint(run.last, state(epoch, step + 1, sums))
+                            where = f"the state is saved in {run.last}: rerun the same command with --resume"
+                        raise TrainingInterrupted(f"stopped by {stop.requested or 'another process'} in epoch "
+                                                  f"{epoch + 1} after batch {step + 1}/{steps_per_epoch}; {where}")
             bar.close()
             synchronize(device)
             train_seconds = seconds_before + time.perf_counter() - start
             partial, start_batch = None, 0
+            loss_sum, correct, seen = _summed(loss_sum, correct, seen)
 
-            val = evaluate(model, dataloaders["val"], eval_criterion, device)
+            val = evaluate(network, dataloaders["val"], eval_criterion, device)
             row = {
                 "epoch": epoch + 1,
-                "train_loss": float(loss_sum) / seen,
-                "train_acc": float(correct) / seen,
+                "train_loss": loss_sum / seen,
+                "train_acc": correct / seen,
                 "val_loss": val["loss"],
                 "val_acc": val["acc"],
                 "lr": optimizer.param_groups[0]["lr"],
@@ -168,7 +183,7 @@ def train_model(model: nn.Module, dataloaders: dict, criterion: nn.Module, optim
             is_best = row["val_acc"] > best_acc
             if is_best:
                 best_acc, best_epoch = row["val_acc"], row["epoch"]
-                best_weights = copy.deepcopy(model.state_dict())
+                best_weights = copy.deepcopy(network.state_dict())
             if run is not None:
                 if is_best:
                     run.save_checkpoint(run.best, {**(checkpoint_extra or {}), "model": best_weights,
@@ -177,17 +192,26 @@ def train_model(model: nn.Module, dataloaders: dict, criterion: nn.Module, optim
                 run.write_history(history)
                 run.save_checkpoint(run.last, state(epoch + 1, 0, None))
             # Printed once the epoch is safe on disk.
-            print(f"epoch {epoch + 1}/{num_epochs}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.2%}  "
-                  f"val loss {row['val_loss']:.4f} acc {row['val_acc']:.2%}  lr {row['lr']:.2g}  "
-                  f"{train_seconds:.1f}s + {val['seconds']:.1f}s eval ({row['images_per_s']:.0f} img/s)"
-                  f"{'  *best*' if is_best else ''}", flush=True)
-            if stop.requested and epoch + 1 < num_epochs:
+            if is_main():
+                print(f"epoch {epoch + 1}/{num_epochs}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.2%}  "
+                      f"val loss {row['val_loss']:.4f} acc {row['val_acc']:.2%}  lr {row['lr']:.2g}  "
+                      f"{train_seconds:.1f}s + {val['seconds']:.1f}s eval ({row['images_per_s']:.0f} img/s)"
+                      f"{'  *best*' if is_best else ''}", flush=True)
+            if stopping and epoch + 1 < num_epochs:
                 where = "rerun the same command with --resume" if run is not None else "nothing was saved"
-                raise TrainingInterrupted(f"stopped by {stop.requested} after epoch {epoch + 1}; {where}")
+                raise TrainingInterrupted(f"stopped by {stop.requested or 'another process'} after epoch {epoch + 1}; {where}")
 
     if best_weights is not None:
-        model.load_state_dict(best_weights)
+        network.load_state_dict(best_weights)
     return model, history
+
+
+def _summed(loss_sum: torch.Tensor, correct: torch.Tensor, seen: int) -> tuple[float, int, int]:
+    """The epoch's running sums added up over all processes."""
+    sums = torch.stack([loss_sum, correct.double(), torch.tensor(float(seen), dtype=torch.float64,
+                                                                 device=loss_sum.device)])
+    loss, right, count = all_reduce(sums).tolist()
+    return loss, int(right), int(count)
 
 
 def _rng_state(device: torch.device) -> dict:
