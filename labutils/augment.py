@@ -55,7 +55,9 @@ class BatchTransform:
         size = (batch, 3, self.image_size, self.image_size)
         grid = F.affine_grid(theta, list(size), align_corners=False)
         x = F.grid_sample(images.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
-        x = (x - self.shift.to(device)) * self.scale.to(device)
+        if self.shift.device != device:  # moved once, not every batch
+            self.shift, self.scale = self.shift.to(device), self.scale.to(device)
+        x = (x - self.shift) * self.scale
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x

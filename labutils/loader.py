@@ -117,6 +117,8 @@ class BatchLoader:
         if self._on_device is None:
             self._on_device = ImageSet(self.data.images.to(self.device), self.data.labels.to(self.device),
                                        self.data.classes)
+        # The epoch's order goes to the GPU in one copy, not one per batch.
+        batches = torch.cat(batches).to(self.device).split([len(b) for b in batches])
         generator = torch.Generator(device=self.device)
         for b in range(self.start_batch, len(batches)):
             yield self.make_batch(self._on_device, batches[b], b, generator)

@@ -160,3 +160,16 @@ def test_loader_workers_give_the_same_batches():
         loader = BatchLoader(data, 8, t, shuffle=True, device=torch.device("cpu"), seed=5, workers=workers)
         batches[workers] = [x for x, _ in loader]
     assert all(torch.equal(a, b) for a, b in zip(batches[0], batches[1]))
+
+
+def test_gpu_resident_path_gives_the_same_batches_as_the_worker_path():
+    # The CUDA path (dataset on the device, batches indexed there) exercised on the CPU.
+    data = make_fake_dataset(num_train=40)[0]
+    t = BatchTransform(32, CIFAR10_MEAN, CIFAR10_STD, train=True)
+    loader = BatchLoader(data, 16, t, shuffle=True, device=torch.device("cpu"), seed=2)
+    loader.set_epoch(1, start_batch=1)
+    via_workers = list(loader)
+    via_device = list(loader._iter_on_gpu(loader._batches()))
+    assert len(via_workers) == len(via_device) == 2
+    for (x1, y1), (x2, y2) in zip(via_workers, via_device):
+        assert torch.equal(x1, x2) and torch.equal(y1, y2)
