@@ -301,3 +301,46 @@ def _status_on_failure(run: RunFolder | None, batch_size: int, device: torch.dev
             raise LabError(message) from error
         mark(f"failed: {type(error).__name__}: {error}")
         raise
+
+
+def run_experiment_with_torchrun(config: RunConfig, nproc_per_node: int) -> dict:
+    """``run_experiment`` in ``nproc_per_node`` processes on this machine (DDP), from a notebook or the lab.
+
+    Starts ``torchrun --standalone`` on the command line that ``config`` describes, streams its
+    output, and returns the metrics rank 0 wrote.
+    """
+    import subprocess
+    import sys
+
+    if nproc_per_node <= 1:
+        return run_experiment(config)
+    config.validated()
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc_per_node}",
+               "-m", "labutils", "train", *command_line(config)]
+    print(" ".join(command[2:]), flush=True)
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1) as proc:
+        lines = []
+        for line in proc.stdout:
+            print(line, end="", flush=True)
+            lines.append(line)
+    if proc.returncode != 0:
+        errors = [line.strip() for line in lines if line.startswith("error: ")]
+        raise LabError(errors[-1][len("error: "):] if errors else
+                       f"torchrun exited with status {proc.returncode}; its output is above")
+    return RunFolder(config.run_dir).read_metrics()
+
+
+def command_line(config: RunConfig) -> list[str]:
+    """The ``python -m labutils train`` options that describe ``config``."""
+    options = []
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if value == f.default:
+            continue
+        if f.name == "progress":
+            options.append("--no-progress")
+        elif isinstance(value, bool):
+            options.append(f"--{f.name.replace('_', '-')}")
+        else:
+            options += [f"--{f.name.replace('_', '-')}", str(value)]
+    return options
