@@ -1,0 +1,292 @@
+"""``python -m labutils lab`` and ``report``: a profile's experiments through papermill, then the report.
+
+``run_lab`` executes ``notebooks/02_train.ipynb`` once per experiment and seed of a profile
+(see ``profiles.py``), each into its run folder ``<runs>/<profile>/<experiment>/seed<k>/``,
+where the executed notebook stays beside the results. Complete runs are skipped (unless
+``force``), unfinished ones resume from their last checkpoint, and a failed run is recorded
+as failed in its ``metrics.json`` while the lab goes on with the next one. Then
+``render_report`` executes ``notebooks/03_report.ipynb`` over the run folders and renders it
+to ``<report>/report.html`` and ``report.pdf``.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .errors import LabError
+from .profiles import Profile, load_profile
+from .results import RunFolder
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+TRAIN_NOTEBOOK = NOTEBOOK_DIR / "02_train.ipynb"
+REPORT_NOTEBOOK = NOTEBOOK_DIR / "03_report.ipynb"
+KERNEL = "python3"  # inside a venv, jupyter_client runs it with the venv's own Python
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+# Training images per second on a CPU at 224x224 (2 cores, batch 16; see NOTES), per model
+# family; other sizes scale with the FLOPs per image. Evaluation runs about 3x faster than training.
+# Starting a kernel, importing torch and loading data adds about CPU_RUN_OVERHEAD_S per run.
+CPU_TRAIN_IMAGES_PER_S_224 = {"alexnet": 22.0, "googlenet": 11.0}
+CPU_EVAL_SPEEDUP = 3.0
+CPU_RUN_OVERHEAD_S = 15.0
+# Images in the training pool and the test set, for estimates when a profile takes them all.
+DATASET_SIZES = {"cifar10": (50_000, 10_000), "fake": (1_000, 200)}
+# Longer than this on a CPU, and the lab asks for --yes first.
+LONG_CPU_LAB_S = 3 * 3600
+
+
+def fmt_duration(seconds: float) -> str:
+    """1m23s, 12m, 2h05m: as precise as a progress line needs."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 10:
+        return f"{minutes}m{seconds:02d}s"
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h{minutes:02d}m"
+    return f"{hours / 24:.1f} days"
+
+
+@functools.lru_cache(maxsize=None)
+def _training_flops(experiment: str, image_size: int) -> int:
+    from .flops import training_flops
+
+    return training_flops(experiment, image_size)
+
+
+def estimate_cpu_seconds(parameters: dict[str, Any]) -> float | None:
+    """How long one run takes on a CPU like NOTES's (None when the dataset's size is unknown)."""
+    from .models import spec
+
+    config = {"image_size": 224, "epochs": 10, "val_fraction": 0.1, **parameters}
+    if config["dataset"] not in DATASET_SIZES:
+        return None
+    pool, test = DATASET_SIZES[config["dataset"]]
+    num_val = round(pool * config["val_fraction"])
+    train = min(config.get("train_samples") or pool, pool - num_val)
+    val = min(config.get("val_samples") or num_val, num_val)
+    test = min(config.get("test_samples") or test, test)
+    # Time per image follows the arithmetic per image, which depends on the image size.
+    scale = _training_flops(config["experiment"], 224) / _training_flops(config["experiment"], config["image_size"])
+    rate = CPU_TRAIN_IMAGES_PER_S_224[spec(config["experiment"]).family] * scale
+    epoch = train / rate + val / (rate * CPU_EVAL_SPEEDUP)
+    return CPU_RUN_OVERHEAD_S + config["epochs"] * epoch + test / (rate * CPU_EVAL_SPEEDUP)
+
+
+def _trains_on_cpu(parameters: dict[str, Any]) -> bool:
+    device = parameters.get("device")
+    if device is not None:
+        return device == "cpu"
+    import torch
+
+    return not torch.cuda.is_available() and not torch.backends.mps.is_available()
+
+
+def _one_line(error: BaseException) -> str:
+    """A notebook's exception as 'Name: message' (papermill keeps the kernel's ename/evalue)."""
+    name = getattr(error, "ename", None) or type(error).__name__
+    message = getattr(error, "evalue", None) or str(error)
+    return f"{name}: {' '.join(str(message).split())[:300]}"
+
+
+def _execute(notebook: Path, output: Path, parameters: dict[str, Any], echo: bool) -> None:
+    """Run ``notebook`` with ``parameters`` into ``output``, in the notebooks folder like Jupyter."""
+    import papermill
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    # stdout_file/stderr_file pass the notebook's prints and progress bars through as they come;
+    # that is what papermill's log_output does too, but without a logger prefix on every line.
+    papermill.execute_notebook(
+        str(notebook), str(output), parameters=parameters, kernel_name=KERNEL, cwd=str(NOTEBOOK_DIR),
+        progress_bar=False, log_output=False,
+        stdout_file=sys.stdout if echo else None, stderr_file=sys.stderr if echo else None,
+        # The kernel's own log says at every start that a local kernel talks over plain TCP, and
+        # at every stop that it was interrupted; the notebook's errors come as its outputs anyway.
+        extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+    )
+
+
+class _Progress:
+    """Overall progress: elapsed time, and what is left estimated from the runs so far."""
+
+    def __init__(self, estimates: list[float | None]) -> None:
+        self.started = time.perf_counter()
+        self.remaining = list(estimates)  # per run still to do; None when unknown
+        self.spent = 0.0  # seconds of the runs done so far ...
+        self.expected = 0.0  # ... and what the estimate said for them
+
+    def finish_run(self, seconds: float | None) -> None:
+        estimate = self.remaining.pop(0)
+        if seconds is not None and estimate:
+            self.spent += seconds
+            self.expected += estimate
+
+    def left(self) -> str:
+        """'about 12m left', scaled by how fast the runs so far were against their estimate."""
+        if not self.remaining:
+            return ""
+        if any(e is None for e in self.remaining) or self.expected == 0:
+            return ""
+        return f", about {fmt_duration(sum(self.remaining) * self.spent / self.expected)} left"
+
+    def elapsed(self) -> str:
+        return fmt_duration(time.perf_counter() - self.started)
+
+
+def _check_duration(profile: Profile, todo: list[tuple[str, int]], yes: bool) -> bool:
+    """False (after saying why) when the lab would train for hours on a CPU and ``yes`` is not set."""
+    on_cpu = [(e, s) for e, s in todo if _trains_on_cpu(profile.parameters(e, s))]
+    estimates = [estimate_cpu_seconds(profile.parameters(e, s)) for e, s in on_cpu]
+    if not on_cpu or any(e is None for e in estimates) or sum(estimates) < LONG_CPU_LAB_S:
+        return True
+    total = fmt_duration(sum(estimates))
+    if yes:
+        print(f"lab: no GPU found; the {len(on_cpu)} runs of profile '{profile.name}' take about {total} on a "
+              "2-core CPU (--yes given: starting)", flush=True)
+        return True
+    print(f"lab: no GPU found: the {len(on_cpu)} runs of profile '{profile.name}' would take about {total} on a "
+          f"2-core CPU (less with more cores, still hours). Run them on a machine with a CUDA GPU, try "
+          f"'--profile quick' (real CIFAR-10, smaller images, a subset: about 15 minutes), or pass --yes to start "
+          f"anyway.", file=sys.stderr)
+    return False
+
+
+def run_lab(profile: str, force: bool = False, runs: str = "runs", report_dir: str = "report",
+            yes: bool = False) -> int:
+    """Train every run of ``profile`` through ``02_train.ipynb``, then render the report.
+
+    Returns 0 when every run is complete and the report rendered, 1 when a run failed (the
+    report shows which), 2 when the lab would take hours on a CPU and ``yes`` is not set,
+    130 when interrupted (rerun to continue where it stopped).
+    """
+    spec = load_profile(profile)
+    runs_dir = Path(runs).resolve()
+    all_runs = spec.runs()
+    todo = [(e, s) for e, s in all_runs if force or not RunFolder(spec.run_dir(runs_dir, e, s)).is_complete()]
+    if not _check_duration(spec, todo, yes):
+        return EXIT_USAGE
+
+    print(f"lab: profile '{spec.name}': {spec.description}", flush=True)
+    skipping = len(all_runs) - len(todo)
+    seeds = f"{len(spec.seeds)} seed{'s' if len(spec.seeds) > 1 else ''}"
+    print(f"lab: {len(all_runs)} runs ({len(spec.experiments)} experiments x {seeds}) into "
+          f"{runs_dir / spec.name}" + (f"; {skipping} already complete" if skipping else ""), flush=True)
+
+    progress = _Progress([estimate_cpu_seconds(spec.parameters(e, s)) for e, s in todo])
+    failed = []
+    for index, (experiment, seed) in enumerate(all_runs, start=1):
+        run_dir = spec.run_dir(runs_dir, experiment, seed)
+        folder = RunFolder(run_dir)
+        tag = f"[{index}/{len(all_runs)}] {experiment} seed {seed}"
+        if (experiment, seed) not in todo:
+            accuracy = (folder.read_metrics() or {}).get("test_acc") or 0.0
+            print(f"{tag}: already complete (test acc {accuracy:.1%}), skipped; --force trains it again",
+                  flush=True)
+            continue
+        parameters = {
+            **spec.parameters(experiment, seed),
+            "data_root": str(Path(spec.parameters(experiment, seed).get("data_root", "data")).resolve()),
+            "out": str(run_dir), "profile": spec.name, "force": force,
+            # A run killed half-way (Ctrl-C, a crash) continues from its last epoch.
+            "resume": not force and folder.last.exists(),
+        }
+        print(f"{tag}: {'resuming' if parameters['resume'] else 'training'} -> {run_dir}", flush=True)
+        started = time.perf_counter()
+        try:
+            _execute(TRAIN_NOTEBOOK, run_dir / TRAIN_NOTEBOOK.name, parameters, echo=True)
+            problem = None if folder.is_complete() else f"failed: the notebook ended with status {folder.status()!r}"
+        except KeyboardInterrupt:
+            if folder.status() in (None, "running"):
+                folder.mark("interrupted: the lab was stopped", experiment=experiment, seed=seed)
+            print(f"\n{tag}: interrupted after {fmt_duration(time.perf_counter() - started)}; "
+                  "rerun the same command to continue (unfinished runs resume)", file=sys.stderr, flush=True)
+            return EXIT_INTERRUPTED
+        except Exception as error:  # PapermillExecutionError, a dead kernel, ...: record it, go on
+            status = folder.status() or ""
+            problem = status if status.startswith(("failed", "interrupted")) else f"failed: {_one_line(error)}"
+        seconds = time.perf_counter() - started
+        if problem is None:
+            accuracy = folder.read_metrics()["test_acc"]
+            outcome = f"done in {fmt_duration(seconds)} (test acc {accuracy:.1%})"
+        else:
+            if not folder.status() or not folder.status().startswith(("failed", "interrupted")):
+                folder.mark(problem, experiment=experiment, seed=seed)
+            failed.append((tag, problem))
+            reason = problem.removeprefix("failed: ")
+            outcome = f"FAILED after {fmt_duration(seconds)}: {reason} (see {run_dir / TRAIN_NOTEBOOK.name})"
+        progress.finish_run(seconds)
+        print(f"{tag}: {outcome} - elapsed {progress.elapsed()}{progress.left()}", flush=True)
+
+    if not todo and _report_is_current(spec, runs_dir, Path(report_dir)):
+        print(f"lab: nothing to train, and {Path(report_dir) / 'report.html'} is up to date "
+              f"(python -m labutils report --profile {spec.name} renders it again)", flush=True)
+        return EXIT_OK
+    report_status = render_report(spec.name, runs=str(runs_dir), report_dir=report_dir)
+    if failed:
+        print(f"lab: {len(failed)} of {len(all_runs)} runs failed (the report lists them):", file=sys.stderr)
+        for tag, problem in failed:
+            print(f"  {tag}: {problem}", file=sys.stderr)
+        return EXIT_FAILED
+    return report_status
+
+
+def _report_is_current(spec: Profile, runs_dir: Path, report_dir: Path) -> bool:
+    """True when ``report_dir`` holds a report of these runs newer than every file it was made from."""
+    import nbformat
+
+    html, executed = report_dir / "report.html", report_dir / "executed" / REPORT_NOTEBOOK.name
+    if not html.exists() or not executed.exists():
+        return False
+    try:
+        made_with = nbformat.read(str(executed), as_version=4).metadata.get("papermill", {}).get("parameters", {})
+    except (OSError, ValueError):
+        return False
+    if made_with != {"profile": spec.name, "runs_dir": str(runs_dir)}:
+        return False
+    # The report's own code is not among them: after editing it, `python -m labutils report`.
+    sources = [REPORT_NOTEBOOK, spec.path, *(runs_dir / spec.name).glob("*/seed*/metrics.json")]
+    return html.stat().st_mtime > max(path.stat().st_mtime for path in sources)
+
+
+def render_report(profile: str, runs: str = "runs", report_dir: str = "report") -> int:
+    """Execute ``03_report.ipynb`` over the run folders of ``profile``, render HTML and PDF.
+
+    Returns 0 when the report rendered, 1 when the report notebook failed (the HTML is still
+    written and shows where).
+    """
+    from .render import render_html, render_pdf
+
+    spec = load_profile(profile)  # an unknown name fails here, with the valid ones listed
+    runs_dir = Path(runs).resolve()
+    report_dir = Path(report_dir)
+    executed = report_dir / "executed" / REPORT_NOTEBOOK.name
+    if not (runs_dir / spec.name).is_dir():
+        print(f"report: no runs of profile '{spec.name}' in {runs_dir} yet (python -m labutils lab "
+              f"--profile {spec.name} makes them); the report says so", file=sys.stderr)
+    status = EXIT_OK
+    print(f"report: executing {REPORT_NOTEBOOK.name} over {runs_dir / spec.name}", flush=True)
+    try:
+        _execute(REPORT_NOTEBOOK, executed, {"profile": spec.name, "runs_dir": str(runs_dir)}, echo=False)
+    except Exception as error:
+        if not executed.exists():
+            raise LabError(f"the report notebook could not run: {_one_line(error)}") from error
+        print(f"report: the report notebook failed ({_one_line(error)}); {executed} shows where",
+              file=sys.stderr)
+        status = EXIT_FAILED
+    html = render_html(executed, report_dir / "report.html")
+    printer = render_pdf(html, report_dir / "report.pdf", notebook=executed)
+    if printer is None:
+        (report_dir / "report.pdf").unlink(missing_ok=True)  # an older PDF would not match the HTML
+    pdf = f" and {report_dir / 'report.pdf'} (printed by {printer})" if printer else ""
+    print(f"report: {html}{pdf}", flush=True)
+    return status

@@ -1,0 +1,163 @@
+"""The hand-in: an executed report notebook rendered to HTML (nbconvert) and PDF.
+
+The PDF comes from the first of these that works:
+
+1. the HTML printed by a headless Chromium or Chrome (fast, looks like the HTML);
+2. nbconvert's LaTeX route when ``xelatex`` is installed;
+3. none: the HTML alone, and a message saying what to install.
+
+Code cells are hidden (the report reads as prose, tables and figures). Formulas use the
+MathJax of Debian's ``libjs-mathjax`` when it is installed, so they render without a network
+(in the PDF, and in the HTML on this machine); otherwise nbconvert's default, a CDN.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .results import atomic_write_bytes
+
+LOCAL_MATHJAX = Path("/usr/share/javascript/mathjax/MathJax.js")
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "/usr/lib/chromium/chromium")
+BROWSER_TIMEOUT_S = 180
+INSTALL_HINT = ("no PDF: install Chromium or Chrome (Debian/Ubuntu: apt-get install chromium) "
+                "or a LaTeX toolchain (apt-get install texlive-xetex texlive-fonts-recommended "
+                "texlive-plain-generic pandoc), then run: python -m labutils report")
+
+
+# Reads as a report rather than a notebook: compact tables that fit an A4 page, no
+# horizontal scroll bars in print, headings kept with what follows them.
+REPORT_CSS = """
+<style>
+.jp-RenderedHTMLCommon table { table-layout: auto; font-size: 0.9em; }
+.jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { padding: 0.3em 0.6em; }
+@page { size: A4; margin: 14mm 12mm; }
+@media print {
+  body.jp-Notebook { padding: 0; }
+  .jp-Cell { padding: 0; }
+  .jp-OutputArea-output { overflow: visible; }
+  .jp-OutputArea-child { break-inside: auto; }  /* a long table may continue on the next page */
+  .jp-RenderedImage { break-inside: avoid; }
+  .jp-RenderedHTMLCommon table { font-size: 7.5pt; }
+  .jp-RenderedHTMLCommon tr { break-inside: avoid; }
+  h1, h2, h3 { break-after: avoid; }
+  .jp-RenderedImage img { max-width: 100%; height: auto; }
+}
+</style>
+"""
+
+
+def _exporter_config():
+    from traitlets.config import Config
+
+    config = Config()
+    # What --no-input does: no code, no In/Out prompts.
+    config.TemplateExporter.exclude_input = True
+    config.TemplateExporter.exclude_input_prompt = True
+    config.TemplateExporter.exclude_output_prompt = True
+    # A progress bar stores one output per refresh; show them as one block.
+    config.CoalesceStreamsPreprocessor.enabled = True
+    return config
+
+
+def _readable(notebook):
+    """A copy of the notebook without stderr streams (warnings and progress bars, not results)."""
+    import copy
+
+    notebook = copy.deepcopy(notebook)
+    for cell in notebook.cells:
+        if cell.get("cell_type") == "code":
+            cell.outputs = [o for o in cell.get("outputs", [])
+                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    return notebook
+
+
+def render_html(executed_notebook: str | Path, html_path: str | Path) -> Path:
+    """Render ``executed_notebook`` to ``html_path`` without its code; figures are embedded."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(config=_exporter_config())
+    if LOCAL_MATHJAX.exists():
+        exporter.mathjax_url = f"{LOCAL_MATHJAX.as_uri()}?config=TeX-AMS_CHTML-full,Safe"
+    notebook = nbformat.read(str(executed_notebook), as_version=4)
+    body, _ = exporter.from_notebook_node(_readable(notebook))
+    body = body.replace("</head>", REPORT_CSS + "</head>", 1)
+    html_path = Path(html_path)
+    atomic_write_bytes(html_path, body.encode("utf-8"))
+    return html_path
+
+
+def find_browser() -> str | None:
+    """A Chromium or Chrome executable, or None."""
+    for name in BROWSERS:
+        found = shutil.which(name) or (name if os.path.isabs(name) and os.access(name, os.X_OK) else None)
+        if found:
+            return found
+    return None
+
+
+def _print_with_browser(browser: str, html_path: Path, pdf_path: Path) -> str | None:
+    """Print ``html_path`` to ``pdf_path``; None on success, else why not (one line)."""
+    with tempfile.TemporaryDirectory(prefix="labutils-chromium-") as profile:
+        partial = Path(profile) / "report.pdf"  # renamed into place only once complete
+        command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                   "--virtual-time-budget=5000", "--disable-background-networking",
+                   "--disable-component-update", "--disable-sync", "--no-first-run",
+                   f"--user-data-dir={profile}", f"--print-to-pdf={partial}", html_path.resolve().as_uri()]
+        # Its own session, so that a hung browser is ended with all its helper processes.
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        try:
+            output, _ = process.communicate(timeout=BROWSER_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            return f"{browser} did not finish within {BROWSER_TIMEOUT_S} s"
+        if not partial.exists() or not partial.read_bytes().startswith(b"%PDF"):
+            last = (output.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
+            return f"{browser} exited with status {process.returncode} and wrote no PDF ({last})"
+        atomic_write_bytes(pdf_path, partial.read_bytes())
+    return None
+
+
+def _print_with_latex(notebook: Path, pdf_path: Path) -> str | None:
+    import nbformat
+    from nbconvert import PDFExporter
+
+    try:
+        body, _ = PDFExporter(config=_exporter_config()).from_notebook_node(
+            _readable(nbformat.read(str(notebook), as_version=4)))
+    except Exception as error:  # LaTeX errors come as many kinds; any of them means no PDF
+        return f"xelatex failed ({type(error).__name__}: {' '.join(str(error).split())[:200]})"
+    atomic_write_bytes(pdf_path, body)
+    return None
+
+
+def render_pdf(html_path: str | Path, pdf_path: str | Path, notebook: str | Path | None = None) -> str | None:
+    """Write ``pdf_path`` from the rendered HTML (or, via LaTeX, from ``notebook``).
+
+    Returns what printed it ("chromium", "xelatex"), or None, after saying why, when nothing could.
+    """
+    html_path, pdf_path = Path(html_path), Path(pdf_path)
+    problems = []
+    browser = find_browser()
+    if browser:
+        problem = _print_with_browser(browser, html_path, pdf_path)
+        if problem is None:
+            return Path(browser).name
+        problems.append(problem)
+    if notebook is not None and shutil.which("xelatex"):
+        problem = _print_with_latex(Path(notebook), pdf_path)
+        if problem is None:
+            return "xelatex"
+        problems.append(problem)
+    for problem in problems:
+        print(f"PDF: {problem}")
+    print(INSTALL_HINT if not problems else "PDF: not written; the HTML report is complete")
+    return None

@@ -1,0 +1,193 @@
+"""The lab runner end to end: ``python -m labutils lab --profile smoke`` trains the five
+experiments through papermill and renders the report; then the report again with one run
+failed and one missing. The smoke lab runs once for the whole module (about two minutes on
+two CPU cores); the other tests here take seconds."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+
+from labutils.errors import LabError
+from labutils.models import LAB_EXPERIMENTS
+from labutils.pipeline import estimate_cpu_seconds, fmt_duration
+from labutils.profiles import load_profile
+from labutils.render import find_browser
+from labutils.report_data import LABELS
+from labutils.results import METRICS_FIELDS
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def labutils(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    """``python -m labutils ARGS`` in the repository, as a user types it."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([sys.executable, "-m", "labutils", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def visible_text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.split("</style>")[-1]))
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("lab")
+    started = time.perf_counter()
+    result = labutils("lab", "--profile", "smoke", "--runs", str(root / "runs"), "--report-dir", str(root / "report"))
+    return {"root": root, "runs": root / "runs" / "smoke", "report": root / "report", "result": result,
+            "seconds": time.perf_counter() - started}
+
+
+# --- profiles and estimates (fast) ----------------------------------------------------------
+
+def test_profiles_load_and_cover_the_lab() -> None:
+    for name in ("smoke", "quick", "full"):
+        profile = load_profile(name)
+        assert profile.experiments == LAB_EXPERIMENTS
+        assert profile.seeds == (0,)
+    full = load_profile("full")
+    assert full.dataset == "cifar10" and full.defaults["image_size"] == 224 and full.defaults["epochs"] == 10
+    smoke = load_profile("smoke")
+    assert smoke.dataset == "fake" and smoke.parameters("googlenet_pretrained", 0)["random_weights"] is True
+
+
+def test_profile_mistakes_are_one_line(tmp_path: Path) -> None:
+    with pytest.raises(LabError, match=r"unknown profile 'ful' \(did you mean 'full'\?\); choose one of: full, "):
+        load_profile("ful")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("dataset: fake\nexperiments: [alexnet]\ndefaults: {epoch: 2}\n")
+    with pytest.raises(LabError, match=r"unknown key 'epoch' \(did you mean 'epochs'\?\)"):
+        load_profile(str(bad))
+    bad.write_text("dataset: fake\nexperiments: [alexnet]\ndefaults: {out: x}\n")
+    with pytest.raises(LabError, match="'out' cannot be set here"):
+        load_profile(str(bad))
+    bad.write_text("dataset: fake\nexperiments: [alexnet]\ndefaults: {image_size: -1}\n")
+    with pytest.raises(LabError, match="alexnet: image size must be a positive number"):
+        load_profile(str(bad))
+    bad.write_text("dataset: fake\nexperiments: [googlnet]\n")
+    with pytest.raises(LabError, match="did you mean 'googlenet'"):
+        load_profile(str(bad))
+
+
+def test_cpu_estimates() -> None:
+    full = load_profile("full")
+    total = sum(estimate_cpu_seconds(full.parameters(e, s)) for e, s in full.runs())
+    assert total > 24 * 3600  # days on a CPU: the lab says so before starting
+    smoke = load_profile("smoke")
+    assert sum(estimate_cpu_seconds(smoke.parameters(e, s)) for e, s in smoke.runs()) < 5 * 60
+    assert fmt_duration(83) == "1m23s" and fmt_duration(720) == "12m" and fmt_duration(7500) == "2h05m"
+
+
+def test_unknown_profile_exits_2_with_one_line() -> None:
+    result = labutils("lab", "--profile", "smok")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "did you mean 'smoke'" in result.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the full profile runs on a GPU without asking")
+def test_full_profile_on_a_cpu_asks_first(tmp_path: Path) -> None:
+    result = labutils("lab", "--profile", "full", "--runs", str(tmp_path / "runs"), "--report-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert "--profile quick" in result.stderr and "--yes" in result.stderr and "would take about" in result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+# --- the smoke lab, end to end (slow) -------------------------------------------------------
+
+@pytest.mark.slow
+def test_smoke_lab_succeeds_with_progress(smoke: dict) -> None:
+    result = smoke["result"]
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for index, experiment in enumerate(LAB_EXPERIMENTS, start=1):
+        line = rf"\[{index}/5\] {experiment} seed 0: done in \S+ \(test acc [\d.]+%\) - elapsed"
+        assert re.search(line, result.stdout)
+    assert "left" in result.stdout  # the estimate of what remains
+    print(f"smoke lab: {smoke['seconds']:.0f} s")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("experiment", LAB_EXPERIMENTS)
+def test_smoke_run_folders_are_complete(smoke: dict, experiment: str) -> None:
+    folder = smoke["runs"] / experiment / "seed0"
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["status"] == "complete"
+    assert set(METRICS_FIELDS) <= set(metrics)
+    assert metrics["dataset"] == "fake" and metrics["image_size"] == 224 and metrics["train_images"] == 32
+    assert 0 <= metrics["test_acc"] <= 1
+    assert len((folder / "history.csv").read_text().strip().splitlines()) == 1 + metrics["epochs"]
+    assert (folder / "best.pt").stat().st_size > 0
+    executed = nbformat.read(folder / "02_train.ipynb", as_version=4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and f'experiment = "{experiment}"' in injected[0].source
+    assert not [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
+
+
+@pytest.mark.slow
+def test_smoke_report_has_conclusion_table_and_figures(smoke: dict) -> None:
+    html = (smoke["report"] / "report.html").read_text()
+    text = visible_text(html)
+    conclusion = text[text.rindex("7 Conclusion"):]
+    for experiment in LAB_EXPERIMENTS:
+        assert LABELS[experiment] in conclusion
+    assert "Train loss" in conclusion and "Images/s" in conclusion
+    assert "Generated images, not CIFAR-10" in text and "Random weights for" in text
+    assert html.count("data:image/png;base64") >= 5
+    assert "def " not in text  # code cells are hidden
+    assert (smoke["report"] / "executed" / "03_report.ipynb").exists()
+
+
+@pytest.mark.slow
+def test_smoke_report_pdf(smoke: dict) -> None:
+    if find_browser() is None:
+        pytest.skip("no Chromium or Chrome to print the PDF")
+    assert (smoke["report"] / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.slow
+def test_second_lab_skips_complete_runs(smoke: dict) -> None:
+    started = time.perf_counter()
+    result = labutils("lab", "--profile", "smoke", "--runs", str(smoke["root"] / "runs"),
+                      "--report-dir", str(smoke["report"]))
+    assert result.returncode == 0, result.stderr
+    assert len(re.findall(r"seed 0: already complete \(test acc", result.stdout)) == 5
+    assert "is up to date" in result.stdout
+    assert time.perf_counter() - started < 60
+
+
+@pytest.mark.slow
+def test_report_names_failed_and_missing_runs(smoke: dict, tmp_path: Path) -> None:
+    # The report reads metrics.json and history.csv only: copy those, not the checkpoints.
+    runs = tmp_path / "runs"
+    for experiment in LAB_EXPERIMENTS:
+        source, target = smoke["runs"] / experiment / "seed0", runs / "smoke" / experiment / "seed0"
+        target.mkdir(parents=True)
+        for name in ("metrics.json", "history.csv"):
+            shutil.copy(source / name, target / name)
+    metrics_path = runs / "smoke" / "alexnet_lrn" / "seed0" / "metrics.json"
+    metrics = json.loads(metrics_path.read_text())
+    metrics["status"] = "failed: the training loss became nan in epoch 1 (made up by the test)"
+    metrics_path.write_text(json.dumps(metrics))
+    shutil.rmtree(runs / "smoke" / "googlenet")
+
+    result = labutils("report", "--profile", "smoke", "--runs", str(runs), "--report-dir", str(tmp_path / "report"))
+    assert result.returncode == 0, result.stderr
+    text = visible_text((tmp_path / "report" / "report.html").read_text())
+    assert "Runs missing from the numbers below" in text
+    assert "GoogLeNet, seed 0: missing" in text
+    assert "failed: the training loss became nan in epoch 1 (made up by the test)" in text
+    conclusion = text[text.rindex("7 Conclusion"):]
+    assert "seed 0: missing" in conclusion and "seed 0: failed" in conclusion
+    for experiment in ("alexnet", "alexnet_pretrained", "googlenet_pretrained"):
+        assert LABELS[experiment] in conclusion
