@@ -1,10 +1,11 @@
-# make lab            set up and run the whole lab (PROFILE=full|quick|smoke), then render the report
+# make lab            set up and run the whole lab (PROFILE=full|quick|smoke, NPROC=GPUs per run), then render the report
 # make test           set up and run the test suite
 # make report         re-render the report from existing runs
 # make bench          measure training speed against the handout's pipeline
 PYTHON  ?= python3
 VENV    ?= .venv
 PROFILE ?= full
+NPROC   ?= 1
 BIN     := $(VENV)/bin
 
 .PHONY: setup test lab report bench clean
@@ -23,7 +24,7 @@ test: setup
 	$(BIN)/python -m pytest
 
 lab: setup
-	$(BIN)/python -m labutils lab --profile $(PROFILE)
+	$(BIN)/python -m labutils lab --profile $(PROFILE) --nproc-per-node $(NPROC)
 
 report: setup
 	$(BIN)/python -m labutils report --profile $(PROFILE)

@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--profile", default="full", help="smoke, quick or full [%(default)s]")
     lab.add_argument("--force", action="store_true", help="retrain runs that are already complete")
     lab.add_argument("--yes", action="store_true", help="run the full profile even without a GPU (takes days)")
+    lab.add_argument("--nproc-per-node", type=_positive_int, default=1,
+                     help="processes (GPUs) per run, through torchrun and DDP [%(default)s]")
     lab.add_argument("--runs", default="runs", help="where run folders go [%(default)s]")
     lab.add_argument("--report-dir", default="report", help="where the report goes [%(default)s]")
 
@@ -159,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
             return _test(args)
         if args.command == "lab":
             from .pipeline import run_lab
-            return run_lab(args.profile, force=args.force, runs=args.runs, report_dir=args.report_dir, yes=args.yes)
+            return run_lab(args.profile, force=args.force, runs=args.runs, report_dir=args.report_dir, yes=args.yes,
+                           nproc_per_node=args.nproc_per_node)
         if args.command == "report":
             from .pipeline import render_report
             return render_report(args.profile, runs=args.runs, report_dir=args.report_dir)

@@ -262,6 +262,7 @@ def run_experiment(config: RunConfig) -> dict:
     }
     if run is not None:
         run.write_metrics(metrics)
+        run.last.unlink(missing_ok=True)  # complete: nothing to resume, and it is the largest file
         print(f"{config.experiment}: complete, best epoch {best['epoch']}, test accuracy {test['test_acc']:.2%} "
               f"-> {run.metrics}", flush=True)
     return metrics

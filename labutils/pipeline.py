@@ -162,8 +162,10 @@ def _check_duration(profile: Profile, todo: list[tuple[str, int]], yes: bool) ->
 
 
 def run_lab(profile: str, force: bool = False, runs: str = "runs", report_dir: str = "report",
-            yes: bool = False) -> int:
+            yes: bool = False, nproc_per_node: int = 1) -> int:
     """Train every run of ``profile`` through ``02_train.ipynb``, then render the report.
+
+    ``nproc_per_node`` > 1 trains each run with DDP over that many processes (GPUs) via torchrun.
 
     Returns 0 when every run is complete and the report rendered, 1 when a run failed (the
     report shows which), 2 when the lab would take hours on a CPU and ``yes`` is not set,
@@ -199,6 +201,7 @@ def run_lab(profile: str, force: bool = False, runs: str = "runs", report_dir: s
             "out": str(run_dir), "profile": spec.name, "force": force,
             # A run killed half-way (Ctrl-C, a crash) continues from its last epoch.
             "resume": not force and folder.last.exists(),
+            **({"nproc_per_node": nproc_per_node} if nproc_per_node > 1 else {}),
         }
         print(f"{tag}: {'resuming' if parameters['resume'] else 'training'} -> {run_dir}", flush=True)
         started = time.perf_counter()

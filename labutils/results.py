@@ -4,7 +4,8 @@
 
 - ``config.json``   what was asked for (written when the run starts)
 - ``history.csv``   one row per finished epoch
-- ``last.pt``       the resumable state (model, optimizer, schedule, RNG, position in the epoch)
+- ``last.pt``       the resumable state (model, optimizer, schedule, RNG, position in the epoch),
+                    removed once the run is complete
 - ``best.pt``       the weights with the best validation accuracy
 - ``metrics.json``  the summary; ``status`` is ``complete`` only once the test set was scored,
                     otherwise it says why not (``running``, ``interrupted: ...``, ``failed: ...``)
