@@ -36,12 +36,15 @@ METRICS_FIELDS = ("experiment", "model", "params", "epochs", "best_epoch", "trai
                   "val_loss", "val_acc", "test_loss", "test_acc", "train_time_s", "images_per_s",
                   "device", "seed", "status")
 COMPLETE = "complete"
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual permissions
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -117,7 +117,7 @@ def test_same_seed_gives_the_same_history(tmp_path):
     histories = []
     for name in ("a", "b"):
         run_experiment(RunConfig(experiment="alexnet_lrn", dataset="fake", image_size=64, epochs=2, batch_size=16,
-                                 train_samples=64, val_samples=32, test_samples=32, workers=1, seed=7,
+                                 train_samples=32, val_samples=16, test_samples=16, workers=1, seed=7,
                                  out=str(tmp_path / name), progress=False))
         histories.append([{k: row[k] for k in ("train_loss", "train_acc", "val_loss", "val_acc", "lr")}
                           for row in RunFolder(tmp_path / name).read_history()])
