@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from . import distributed
+from .cli_types import fraction, nonnegative_int, positive_float, positive_int
 from .errors import LabError
 
 EXIT_USAGE = 2
@@ -23,43 +24,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {value}")
-    return value
-
-
-def _nonnegative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    value = _positive_float(text)
-    if value >= 1:
-        raise argparse.ArgumentTypeError(f"must lie strictly between 0 and 1, got {value}")
-    return value
-
-
 def _add_data_options(p: argparse.ArgumentParser) -> None:
     from .data import DATASETS
 
@@ -68,17 +32,17 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
                    help="cifar10 (downloaded into --data-root on first use), fake (generated, offline), "
                         "or imagefolder (--data-root holds train/<class>/ and test/<class>/) [%(default)s]")
     g.add_argument("--data-root", default="data", help="where the dataset lives [%(default)s]")
-    g.add_argument("--image-size", type=_positive_int, default=224,
+    g.add_argument("--image-size", type=positive_int, default=224,
                    help="network input size in pixels; the papers use 224 [%(default)s]")
-    g.add_argument("--batch-size", type=_positive_int, help="images per batch [128 on a GPU, 32 on a CPU]")
+    g.add_argument("--batch-size", type=positive_int, help="images per batch [128 on a GPU, 32 on a CPU]")
     g.add_argument("--seed", type=int, default=0, help="seed of the train/val split, init and augmentation [%(default)s]")
-    g.add_argument("--val-fraction", type=_fraction, default=0.1,
+    g.add_argument("--val-fraction", type=fraction, default=0.1,
                    help="share of the training images held out for validation [%(default)s]")
-    g.add_argument("--train-samples", type=_positive_int, help="use only this many training images (stratified)")
-    g.add_argument("--val-samples", type=_positive_int, help="use only this many validation images")
-    g.add_argument("--test-samples", type=_positive_int, help="use only this many test images")
+    g.add_argument("--train-samples", type=positive_int, help="use only this many training images (stratified)")
+    g.add_argument("--val-samples", type=positive_int, help="use only this many validation images")
+    g.add_argument("--test-samples", type=positive_int, help="use only this many test images")
     g.add_argument("--device", help="cuda, mps or cpu [the best available]")
-    g.add_argument("--workers", type=_nonnegative_int, help="DataLoader workers on a CPU [cores - 1]")
+    g.add_argument("--workers", type=nonnegative_int, help="DataLoader workers on a CPU [cores - 1]")
     g.add_argument("--random-weights", action="store_true",
                    help="pretrained experiments: random weights instead of ImageNet's (offline smoke runs)")
 
@@ -95,8 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--experiment", required=True, help=f"one of: {experiments}")
     _add_data_options(train)
     g = train.add_argument_group("training")
-    g.add_argument("--epochs", type=_positive_int, default=10, help="epochs [%(default)s]")
-    g.add_argument("--lr", type=_positive_float, help="peak learning rate [the experiment's recipe]")
+    g.add_argument("--epochs", type=positive_int, default=10, help="epochs [%(default)s]")
+    g.add_argument("--lr", type=positive_float, help="peak learning rate [the experiment's recipe]")
     g.add_argument("--out", help="run folder [runs/manual/<experiment>/seed<seed>]")
     g.add_argument("--resume", action="store_true", help="continue an unfinished run from its last checkpoint")
     g.add_argument("--force", action="store_true", help="start over, replacing a complete or unfinished run")
@@ -112,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--profile", default="full", help="smoke, quick or full [%(default)s]")
     lab.add_argument("--force", action="store_true", help="retrain runs that are already complete")
     lab.add_argument("--yes", action="store_true", help="run the full profile even without a GPU (takes days)")
-    lab.add_argument("--nproc-per-node", type=_positive_int, default=1,
+    lab.add_argument("--nproc-per-node", type=positive_int, default=1,
                      help="processes (GPUs) per run, through torchrun and DDP [%(default)s]")
     lab.add_argument("--runs", default="runs", help="where run folders go [%(default)s]")
     lab.add_argument("--report-dir", default="report", help="where the report goes [%(default)s]")

@@ -49,8 +49,11 @@ def device_name(device: torch.device) -> str:
 
 
 def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work, so that a clock reading means something."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
 
 
 def reset_peak_memory(device: torch.device) -> None:

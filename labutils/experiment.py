@@ -207,7 +207,7 @@ def run_experiment(config: RunConfig) -> dict:
                                random_weights=config.random_weights)
     check_image_size(model, config.experiment, config.image_size)
     network = model
-    model = _place(model, device)
+    model = place_model(model, device)
     loaders = make_loaders(config, splits, spec.pretrained, device)
     criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
     eval_criterion = nn.CrossEntropyLoss()
@@ -268,7 +268,7 @@ def run_experiment(config: RunConfig) -> dict:
     return metrics
 
 
-def _place(model: nn.Module, device: torch.device) -> nn.Module:
+def place_model(model: nn.Module, device: torch.device) -> nn.Module:
     """Move ``model`` to ``device`` (channels-last on a GPU); wrap it in DDP under torchrun."""
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
