@@ -2,13 +2,14 @@
 # make test           set up and run the test suite
 # make report         re-render the report from existing runs
 # make bench          measure training speed against the handout's pipeline
+# make gpu-check      on a CUDA machine: the benchmark and one epoch of every experiment, < 5 min
 PYTHON  ?= python3
 VENV    ?= .venv
 PROFILE ?= full
 NPROC   ?= 1
 BIN     := $(VENV)/bin
 
-.PHONY: setup test lab report bench clean
+.PHONY: setup test lab report bench gpu-check clean
 
 setup: $(VENV)/.installed
 
@@ -31,6 +32,9 @@ report: setup
 
 bench: setup
 	$(BIN)/python -m labutils bench
+
+gpu-check:  # no setup: the script uses the machine's own CUDA torch when it has one
+	bash scripts/gpu_check.sh
 
 clean:
 	rm -rf runs report/executed report/*.html report/*.pdf
