@@ -13,10 +13,11 @@ import pytest
 
 from labutils.errors import LabError
 from labutils.models import LAB_EXPERIMENTS, GoogLeNet, layer_summary
+from labutils.paper_tables import PAPER_TABLE1, REFERENCE_RESULTS, table1_rows
 from labutils.report_data import (
-    LABELS, MISSING, PAPER_TABLE1, REFERENCE_RESULTS, conclusion_rows, difference, fmt_duration, fmt_pct,
-    markdown_table, project_structure, read_lab, reference_rows, table1_rows,
+    LABELS, MISSING, conclusion_rows, difference, project_structure, read_lab, reference_rows,
 )
+from labutils.report_format import fmt_duration, fmt_pct, markdown_table
 from labutils.results import RunFolder
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
