@@ -69,15 +69,6 @@ def all_reduce(tensor: torch.Tensor, op: dist.ReduceOp = dist.ReduceOp.SUM) -> t
     return tensor
 
 
-def broadcast_object(obj):
-    """Rank 0's ``obj`` on every process."""
-    if not dist.is_initialized():
-        return obj
-    box = [obj]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
-
-
 def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     """The network inside a DDP wrapper (its state dict has no ``module.`` prefix)."""
     return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model

@@ -73,10 +73,6 @@ class BatchLoader:
     def __len__(self) -> int:
         return len(self._batches())
 
-    @property
-    def num_images(self) -> int:
-        return len(self.data)
-
     def set_epoch(self, epoch: int, start_batch: int = 0) -> None:
         self.epoch, self.start_batch = epoch, start_batch
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -175,7 +174,3 @@ def _number(text: str) -> float | int | str:
     except ValueError:
         return text
     return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
-
-
-def finite_or_none(value: float) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
