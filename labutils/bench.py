@@ -45,7 +45,7 @@ from torch.utils.data import DataLoader, Dataset
 from . import flops, models
 from .augment import IMAGENET_MEAN, IMAGENET_STD
 from .cli_types import positive_int
-from .data import DataSplits, ImageSet, default_workers, make_fake_dataset
+from .data import DataSplits, ImageSet, default_workers, make_fake_dataset, split_sizes
 from .device import (autocast_dtype, device_name, is_out_of_memory, peak_memory_mb, pick_device,
                      reset_peak_memory, synchronize)
 from .errors import LabError
@@ -62,8 +62,6 @@ SCALING_MODELS = ("alexnet", "googlenet")
 # models at 224x224 take 2-4 minutes on 2 CPU cores, these two about one.
 QUICK_MODELS = ("alexnet", "googlenet")
 OUT_OF_MEMORY = "out of memory"
-# CIFAR-10: 50,000 training images (split into train and validation) and 10,000 test images.
-CIFAR10_POOL, CIFAR10_TEST = 50_000, 10_000
 # What the full profile runs when notebooks/profiles/full.yaml cannot be read.
 FULL_PROFILE_DEFAULTS = {"epochs": 10, "image_size": 224, "val_fraction": 0.1}
 # Targets of the issue (figures to compare with, not assertions).
@@ -432,12 +430,11 @@ def read_full_profile(name: str = "full") -> dict:
         parameters = {e: dict(FULL_PROFILE_DEFAULTS) for e in experiments}
     runs = {}
     for experiment, p in parameters.items():
-        val = round(p["val_fraction"] * CIFAR10_POOL)
+        train, val, test = split_sizes("cifar10", p["val_fraction"], p.get("train_samples"),
+                                       p.get("val_samples"), p.get("test_samples"))
         runs[experiment] = {
             "epochs": p["epochs"], "image_size": p["image_size"], "batch_size": p.get("batch_size"),
-            "train_images": min(CIFAR10_POOL - val, p.get("train_samples") or CIFAR10_POOL),
-            "val_images": min(val, p.get("val_samples") or val),
-            "test_images": min(CIFAR10_TEST, p.get("test_samples") or CIFAR10_TEST),
+            "train_images": train, "val_images": val, "test_images": test,
         }
     return {"profile": name, "source": source, "seeds": seeds, "experiments": runs}
 

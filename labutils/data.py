@@ -25,6 +25,8 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
 DATASETS = ("cifar10", "fake", "imagefolder")
+# Images in each dataset's training pool and test set, known without loading it.
+DATASET_SIZES = {"cifar10": (50_000, 10_000), "fake": (1_000, 200)}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm"}
 
 
@@ -95,8 +97,8 @@ def _cifar10_archive_ok(archive: Path) -> bool:
     return hashlib.md5(archive.read_bytes()).hexdigest() == CIFAR10.tgz_md5
 
 
-def make_fake_dataset(num_train: int = 1000, num_test: int = 200, num_classes: int = 10,
-                      size: int = 32, seed: int = 0) -> tuple[ImageSet, ImageSet]:
+def make_fake_dataset(num_train: int = DATASET_SIZES["fake"][0], num_test: int = DATASET_SIZES["fake"][1],
+                      num_classes: int = 10, size: int = 32, seed: int = 0) -> tuple[ImageSet, ImageSet]:
     """A generated, learnable stand-in for CIFAR-10 (for tests and offline smoke runs).
 
     Each class has a fixed low-frequency colour pattern; an image is its class pattern under
@@ -237,6 +239,18 @@ def make_splits(dataset: str = "cifar10", root: str | Path = "data", seed: int =
         test=_take(test, test_samples, seed, "test"),
         dataset=dataset,
     )
+
+
+def split_sizes(dataset: str, val_fraction: float = 0.1, train_samples: int | None = None,
+                val_samples: int | None = None, test_samples: int | None = None) -> tuple[int, int, int] | None:
+    """(train, val, test) image counts ``make_splits`` gives, without loading the data
+    (None for an image folder, whose size is unknown until read)."""
+    if dataset not in DATASET_SIZES:
+        return None
+    pool, test = DATASET_SIZES[dataset]
+    num_val = max(1, round(val_fraction * pool))  # as split_train_val
+    return (min(train_samples or pool, pool - num_val), min(val_samples or num_val, num_val),
+            min(test_samples or test, test))
 
 
 def default_workers() -> int:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .data import split_sizes
 from .errors import LabError
 from .profiles import Profile, load_profile
 from .results import RunFolder
@@ -35,14 +36,12 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 CPU_TRAIN_IMAGES_PER_S_224 = {"alexnet": 22.0, "googlenet": 11.0}
 CPU_EVAL_SPEEDUP = 3.0
 CPU_RUN_OVERHEAD_S = 15.0
-# Images in the training pool and the test set, for estimates when a profile takes them all.
-DATASET_SIZES = {"cifar10": (50_000, 10_000), "fake": (1_000, 200)}
 # Longer than this on a CPU, and the lab asks for --yes first.
 LONG_CPU_LAB_S = 3 * 3600
 
 
-def fmt_duration(seconds: float) -> str:
-    """1m23s, 12m, 2h05m: as precise as a progress line needs."""
+def fmt_clock(seconds: float) -> str:
+    """1m23s, 12m, 2h05m: a clock reading for progress lines (the report uses report_format.fmt_duration)."""
     seconds = max(0, round(seconds))
     if seconds < 60:
         return f"{seconds}s"
@@ -69,13 +68,11 @@ def estimate_cpu_seconds(parameters: dict[str, Any]) -> float | None:
     from .models import spec
 
     config = {"image_size": 224, "epochs": 10, "val_fraction": 0.1, **parameters}
-    if config["dataset"] not in DATASET_SIZES:
+    sizes = split_sizes(config["dataset"], config["val_fraction"], config.get("train_samples"),
+                        config.get("val_samples"), config.get("test_samples"))
+    if sizes is None:
         return None
-    pool, test = DATASET_SIZES[config["dataset"]]
-    num_val = round(pool * config["val_fraction"])
-    train = min(config.get("train_samples") or pool, pool - num_val)
-    val = min(config.get("val_samples") or num_val, num_val)
-    test = min(config.get("test_samples") or test, test)
+    train, val, test = sizes
     # Time per image follows the arithmetic per image, which depends on the image size.
     scale = _training_flops(config["experiment"], 224) / _training_flops(config["experiment"], config["image_size"])
     rate = CPU_TRAIN_IMAGES_PER_S_224[spec(config["experiment"]).family] * scale
@@ -137,10 +134,10 @@ class _Progress:
             return ""
         if any(e is None for e in self.remaining) or self.expected == 0:
             return ""
-        return f", about {fmt_duration(sum(self.remaining) * self.spent / self.expected)} left"
+        return f", about {fmt_clock(sum(self.remaining) * self.spent / self.expected)} left"
 
     def elapsed(self) -> str:
-        return fmt_duration(time.perf_counter() - self.started)
+        return fmt_clock(time.perf_counter() - self.started)
 
 
 def _check_duration(profile: Profile, todo: list[tuple[str, int]], yes: bool) -> bool:
@@ -149,7 +146,7 @@ def _check_duration(profile: Profile, todo: list[tuple[str, int]], yes: bool) ->
     estimates = [estimate_cpu_seconds(profile.parameters(e, s)) for e, s in on_cpu]
     if not on_cpu or any(e is None for e in estimates) or sum(estimates) < LONG_CPU_LAB_S:
         return True
-    total = fmt_duration(sum(estimates))
+    total = fmt_clock(sum(estimates))
     if yes:
         print(f"lab: no GPU found; the {len(on_cpu)} runs of profile '{profile.name}' take about {total} on a "
               "2-core CPU (--yes given: starting)", flush=True)
@@ -211,7 +208,7 @@ def run_lab(profile: str, force: bool = False, runs: str = "runs", report_dir: s
         except KeyboardInterrupt:
             if folder.status() in (None, "running"):
                 folder.mark("interrupted: the lab was stopped", experiment=experiment, seed=seed)
-            print(f"\n{tag}: interrupted after {fmt_duration(time.perf_counter() - started)}; "
+            print(f"\n{tag}: interrupted after {fmt_clock(time.perf_counter() - started)}; "
                   "rerun the same command to continue (unfinished runs resume)", file=sys.stderr, flush=True)
             return EXIT_INTERRUPTED
         except Exception as error:  # PapermillExecutionError, a dead kernel, ...: record it, go on
@@ -220,13 +217,13 @@ def run_lab(profile: str, force: bool = False, runs: str = "runs", report_dir: s
         seconds = time.perf_counter() - started
         if problem is None:
             accuracy = folder.read_metrics()["test_acc"]
-            outcome = f"done in {fmt_duration(seconds)} (test acc {accuracy:.1%})"
+            outcome = f"done in {fmt_clock(seconds)} (test acc {accuracy:.1%})"
         else:
             if not folder.status() or not folder.status().startswith(("failed", "interrupted")):
                 folder.mark(problem, experiment=experiment, seed=seed)
             failed.append((tag, problem))
             reason = problem.removeprefix("failed: ")
-            outcome = f"FAILED after {fmt_duration(seconds)}: {reason} (see {run_dir / TRAIN_NOTEBOOK.name})"
+            outcome = f"FAILED after {fmt_clock(seconds)}: {reason} (see {run_dir / TRAIN_NOTEBOOK.name})"
         progress.finish_run(seconds)
         print(f"{tag}: {outcome} - elapsed {progress.elapsed()}{progress.left()}", flush=True)
 

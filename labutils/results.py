@@ -128,9 +128,6 @@ class RunFolder:
         torch.save(state, buffer)
         atomic_write_bytes(path, buffer.getvalue())
 
-    def load_checkpoint(self, path: Path, map_location: str | torch.device = "cpu") -> dict:
-        return load_checkpoint(path, map_location)
-
     def clear(self) -> None:
         """Remove what an earlier run left (for ``--force``); other files stay."""
         for path in (self.metrics, self.history, self.best, self.last, self.config):

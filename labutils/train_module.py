@@ -21,7 +21,7 @@ from .device import autocast, autocast_dtype, synchronize
 from .distributed import all_reduce, is_main, unwrap
 from .errors import LabError
 from .interrupt import StopRequest
-from .results import RunFolder
+from .results import RunFolder, load_checkpoint
 from .test_module import evaluate, main_logits
 
 AUX_WEIGHT = 0.3  # Szegedy et al. 2015: "their loss is added to the total loss with a discount weight 0.3"
@@ -88,7 +88,7 @@ def train_model(model: nn.Module, dataloaders: dict, criterion: nn.Module, optim
         start_epoch, start_batch, partial = resume["epoch"], resume["batch"], resume.get("partial")
         _set_rng_state(resume["rng"], device)
         if run is not None and run.best.exists():
-            best_weights = run.load_checkpoint(run.best, device)["model"]
+            best_weights = load_checkpoint(run.best, device)["model"]
 
     def state(epoch: int, batch: int, sums: dict | None) -> dict:
         """Everything needed to continue at batch ``batch`` of epoch ``epoch``."""

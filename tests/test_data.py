@@ -173,3 +173,14 @@ def test_gpu_resident_path_gives_the_same_batches_as_the_worker_path():
     assert len(via_workers) == len(via_device) == 2
     for (x1, y1), (x2, y2) in zip(via_workers, via_device):
         assert torch.equal(x1, x2) and torch.equal(y1, y2)
+
+
+@pytest.mark.parametrize("counts", [{}, {"train_samples": 100, "val_samples": 20, "test_samples": 30},
+                                    {"val_fraction": 0.25, "train_samples": 5000}])
+def test_split_sizes_predicts_make_splits_without_loading(counts):
+    from labutils.data import split_sizes
+
+    splits = make_splits("fake", **counts)
+    assert split_sizes("fake", **counts) == (len(splits.train), len(splits.val), len(splits.test))
+    assert split_sizes("cifar10") == (45_000, 5_000, 10_000)
+    assert split_sizes("imagefolder") is None

@@ -20,7 +20,7 @@ import torch
 
 from labutils.errors import LabError
 from labutils.models import LAB_EXPERIMENTS
-from labutils.pipeline import estimate_cpu_seconds, fmt_duration
+from labutils.pipeline import estimate_cpu_seconds, fmt_clock
 from labutils.profiles import load_profile
 from labutils.render import find_browser
 from labutils.report_data import LABELS
@@ -86,7 +86,7 @@ def test_cpu_estimates() -> None:
     assert total > 24 * 3600  # days on a CPU: the lab says so before starting
     smoke = load_profile("smoke")
     assert sum(estimate_cpu_seconds(smoke.parameters(e, s)) for e, s in smoke.runs()) < 5 * 60
-    assert fmt_duration(83) == "1m23s" and fmt_duration(720) == "12m" and fmt_duration(7500) == "2h05m"
+    assert fmt_clock(83) == "1m23s" and fmt_clock(720) == "12m" and fmt_clock(7500) == "2h05m"
 
 
 def test_unknown_profile_exits_2_with_one_line() -> None:
