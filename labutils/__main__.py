@@ -10,8 +10,10 @@ import argparse
 import sys
 
 from . import distributed
-from .cli_types import fraction, nonnegative_int, positive_float, positive_int
+from .cli_types import positive_int
+from .config import RunConfig, add_cli_options, config_from_args
 from .errors import LabError
+from .profiles import profile_names
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -24,29 +26,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _add_data_options(p: argparse.ArgumentParser) -> None:
-    from .data import DATASETS
-
-    g = p.add_argument_group("data")
-    g.add_argument("--dataset", default="cifar10", choices=DATASETS,
-                   help="cifar10 (downloaded into --data-root on first use), fake (generated, offline), "
-                        "or imagefolder (--data-root holds train/<class>/ and test/<class>/) [%(default)s]")
-    g.add_argument("--data-root", default="data", help="where the dataset lives [%(default)s]")
-    g.add_argument("--image-size", type=positive_int, default=224,
-                   help="network input size in pixels; the papers use 224 [%(default)s]")
-    g.add_argument("--batch-size", type=positive_int, help="images per batch [128 on a GPU, 32 on a CPU]")
-    g.add_argument("--seed", type=int, default=0, help="seed of the train/val split, init and augmentation [%(default)s]")
-    g.add_argument("--val-fraction", type=fraction, default=0.1,
-                   help="share of the training images held out for validation [%(default)s]")
-    g.add_argument("--train-samples", type=positive_int, help="use only this many training images (stratified)")
-    g.add_argument("--val-samples", type=positive_int, help="use only this many validation images")
-    g.add_argument("--test-samples", type=positive_int, help="use only this many test images")
-    g.add_argument("--device", help="cuda, mps or cpu [the best available]")
-    g.add_argument("--workers", type=nonnegative_int, help="DataLoader workers on a CPU [cores - 1]")
-    g.add_argument("--random-weights", action="store_true",
-                   help="pretrained experiments: random weights instead of ImageNet's (offline smoke runs)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     from .models import EXPERIMENTS
 
@@ -56,24 +35,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train, validate and test one experiment into a run folder",
                                 description=f"Train one experiment. Experiments: {experiments}.")
-    train.add_argument("--experiment", required=True, help=f"one of: {experiments}")
-    _add_data_options(train)
-    g = train.add_argument_group("training")
-    g.add_argument("--epochs", type=positive_int, default=10, help="epochs [%(default)s]")
-    g.add_argument("--lr", type=positive_float, help="peak learning rate [the experiment's recipe]")
-    g.add_argument("--out", help="run folder [runs/manual/<experiment>/seed<seed>]")
-    g.add_argument("--resume", action="store_true", help="continue an unfinished run from its last checkpoint")
-    g.add_argument("--force", action="store_true", help="start over, replacing a complete or unfinished run")
-    g.add_argument("--no-progress", action="store_true", help="no progress bars (one line per epoch only)")
+    add_cli_options(train, ("data", "training"))
+    train.add_argument("--config", metavar="FILE",
+                       help="take every option from this JSON file (a run's config.json; what torchrun's processes read)")
 
     test = commands.add_parser("test", help="score a checkpoint on the test set",
                                description=f"Score a checkpoint on the test images. Experiments: {experiments}.")
-    test.add_argument("--experiment", required=True, help=f"one of: {experiments}")
+    add_cli_options(test, ("data",))
     test.add_argument("--checkpoint", required=True, help="a best.pt or last.pt from a run folder")
-    _add_data_options(test)
 
+    profiles = f"{', '.join(profile_names())} or a .yaml file"
     lab = commands.add_parser("lab", help="run every experiment of a profile, then render the report")
-    lab.add_argument("--profile", default="full", help="smoke, quick or full [%(default)s]")
+    lab.add_argument("--profile", default="full", help=f"{profiles} [%(default)s]")
+    lab.add_argument("--dry-run", action="store_true",
+                     help="print every run's resolved settings and the estimated time; train nothing")
     lab.add_argument("--force", action="store_true", help="retrain runs that are already complete")
     lab.add_argument("--yes", action="store_true", help="run the full profile even without a GPU (takes days)")
     lab.add_argument("--nproc-per-node", type=positive_int, default=1,
@@ -82,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--report-dir", default="report", help="where the report goes [%(default)s]")
 
     report = commands.add_parser("report", help="render the report from existing run folders, without training")
-    report.add_argument("--profile", default="full", help="which profile's runs to report [%(default)s]")
+    report.add_argument("--profile", default="full", help=f"whose runs to report: {profiles} [%(default)s]")
     report.add_argument("--runs", default="runs", help="where run folders are [%(default)s]")
     report.add_argument("--report-dir", default="report", help="where the report goes [%(default)s]")
 
@@ -92,14 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _config(args: argparse.Namespace):
-    """The RunConfig that a train or test command line describes."""
-    from .experiment import RunConfig
+def _config(args: argparse.Namespace) -> RunConfig:
+    """The RunConfig that a train or test command line describes (or its ``--config`` file)."""
+    if getattr(args, "config", None):
+        return RunConfig.from_json(args.config)
+    if args.experiment is None:
+        from .models import EXPERIMENTS
 
-    options = {name: value for name, value in vars(args).items() if name in RunConfig.__dataclass_fields__}
-    if "no_progress" in vars(args):
-        options["progress"] = not args.no_progress
-    return RunConfig(**options)
+        raise LabError(f"--experiment is required: one of {', '.join(EXPERIMENTS)}")
+    return config_from_args(args)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -126,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "lab":
             from .pipeline import run_lab
             return run_lab(args.profile, force=args.force, runs=args.runs, report_dir=args.report_dir, yes=args.yes,
-                           nproc_per_node=args.nproc_per_node)
+                           nproc_per_node=args.nproc_per_node, dry_run=args.dry_run)
         if args.command == "report":
             from .pipeline import render_report
             return render_report(args.profile, runs=args.runs, report_dir=args.report_dir)

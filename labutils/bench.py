@@ -45,6 +45,7 @@ from torch.utils.data import DataLoader, Dataset
 from . import flops, models
 from .augment import IMAGENET_MEAN, IMAGENET_STD
 from .cli_types import positive_int
+from .config import default_of
 from .data import DataSplits, ImageSet, default_workers, make_fake_dataset, split_sizes
 from .device import (autocast_dtype, device_name, is_out_of_memory, peak_memory_mb, pick_device,
                      reset_peak_memory, synchronize)
@@ -62,8 +63,6 @@ SCALING_MODELS = ("alexnet", "googlenet")
 # models at 224x224 take 2-4 minutes on 2 CPU cores, these two about one.
 QUICK_MODELS = ("alexnet", "googlenet")
 OUT_OF_MEMORY = "out of memory"
-# What the full profile runs when notebooks/profiles/full.yaml cannot be read.
-FULL_PROFILE_DEFAULTS = {"epochs": 10, "image_size": 224, "val_fraction": 0.1}
 # Targets of the issue (figures to compare with, not assertions).
 GPU_MIN_SPEEDUP = 20.0
 GPU_MAX_FULL_PROFILE_S = 15 * 60
@@ -96,7 +95,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="DataLoader workers of our pipeline on a CPU [the lab's: cores - 1, at most 4]")
     parser.add_argument("--handout-workers", type=int, default=HANDOUT_WORKERS,
                         help="DataLoader workers of the handout's pipeline [%(default)s]")
-    parser.add_argument("--image-size", type=positive_int, default=224, help="input size in pixels [%(default)s]")
+    parser.add_argument("--image-size", type=positive_int, default=default_of("image_size"),
+                        help="input size in pixels [%(default)s]")
     parser.add_argument("--quick", action="store_true",
                         help=f"a short run for a CPU: {' and '.join(QUICK_MODELS)} only (unless --models), few steps, "
                              "small batches; checks that everything runs, its rates are rough")
@@ -417,23 +417,25 @@ def scaling_sweep(experiment: str, device: torch.device, settings: dict, measure
 # --- the full profile -----------------------------------------------------------------------------
 
 def read_full_profile(name: str = "full") -> dict:
-    """What the profile runs, per experiment: epochs and image counts (``labutils.profiles``);
-    the lab's five experiments x 10 epochs x 1 seed on all of CIFAR-10 when it cannot be read."""
+    """What the profile runs, per experiment: epochs and image counts, as the lab resolves them
+    (``Profile.config``); RunConfig's defaults for the lab's five experiments when it cannot be read."""
+    from .config import RunConfig
+
     try:
         from .profiles import load_profile  # needs PyYAML
 
         profile = load_profile(name)
-        experiments, seeds, source = profile.experiments, len(profile.seeds), str(profile.path)
-        parameters = {e: {**FULL_PROFILE_DEFAULTS, **profile.parameters(e, profile.seeds[0])} for e in experiments}
+        seeds, source = len(profile.seeds), str(profile.path)
+        configs = [profile.config(e, profile.seeds[0]) for e in profile.experiments]
     except (LabError, OSError, ImportError) as error:
-        experiments, seeds, source = models.LAB_EXPERIMENTS, 1, f"defaults ({error})"
-        parameters = {e: dict(FULL_PROFILE_DEFAULTS) for e in experiments}
+        seeds, source = 1, f"defaults ({error})"
+        configs = [RunConfig(experiment=e).resolved() for e in models.LAB_EXPERIMENTS]
     runs = {}
-    for experiment, p in parameters.items():
-        train, val, test = split_sizes("cifar10", p["val_fraction"], p.get("train_samples"),
-                                       p.get("val_samples"), p.get("test_samples"))
-        runs[experiment] = {
-            "epochs": p["epochs"], "image_size": p["image_size"], "batch_size": p.get("batch_size"),
+    for config in configs:
+        train, val, test = split_sizes("cifar10", config.val_fraction, config.train_samples, config.val_samples,
+                                       config.test_samples)
+        runs[config.experiment] = {
+            "epochs": config.epochs, "image_size": config.image_size, "batch_size": config.batch_size,
             "train_images": train, "val_images": val, "test_images": test,
         }
     return {"profile": name, "source": source, "seeds": seeds, "experiments": runs}

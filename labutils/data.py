@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .config import default_of
 from .errors import DataUnavailableError, LabError
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
@@ -27,6 +28,7 @@ CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
 DATASETS = ("cifar10", "fake", "imagefolder")
 # Images in each dataset's training pool and test set, known without loading it.
 DATASET_SIZES = {"cifar10": (50_000, 10_000), "fake": (1_000, 200)}
+VAL_FRACTION = default_of("val_fraction")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm"}
 
 
@@ -222,7 +224,7 @@ def _take(images: ImageSet, count: int | None, seed: int, what: str) -> ImageSet
 
 
 def make_splits(dataset: str = "cifar10", root: str | Path = "data", seed: int = 0,
-                val_fraction: float = 0.1, train_samples: int | None = None,
+                val_fraction: float = VAL_FRACTION, train_samples: int | None = None,
                 val_samples: int | None = None, test_samples: int | None = None,
                 download: bool = True) -> DataSplits:
     """Train, validation and test sets for one run.
@@ -241,7 +243,7 @@ def make_splits(dataset: str = "cifar10", root: str | Path = "data", seed: int =
     )
 
 
-def split_sizes(dataset: str, val_fraction: float = 0.1, train_samples: int | None = None,
+def split_sizes(dataset: str, val_fraction: float = VAL_FRACTION, train_samples: int | None = None,
                 val_samples: int | None = None, test_samples: int | None = None) -> tuple[int, int, int] | None:
     """(train, val, test) image counts ``make_splits`` gives, without loading the data
     (None for an image folder, whose size is unknown until read)."""

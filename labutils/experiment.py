@@ -6,108 +6,25 @@ call. The config is checked before anything is loaded, so a typo costs a second,
 
 from __future__ import annotations
 
-import difflib
+import json
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any, get_type_hints
 
 import torch
 from torch import nn
 
 from . import distributed, models
 from .augment import BatchTransform, normalization
-from .data import DATASETS, default_workers, make_splits
+from .config import RESUME_KEYS, RunConfig
+from .data import make_splits
 from .device import device_name, is_out_of_memory, peak_memory_mb, pick_device, reset_peak_memory
 from .errors import LabError
 from .loader import BatchLoader
-from .recipe import default_batch_size, make_optimizer, make_scheduler, recipe_for
+from .recipe import make_optimizer, make_scheduler, recipe_for
 from .results import RunFolder, atomic_write_json, load_checkpoint, load_weights
 from .test_module import test_model
 from .train_module import NonFiniteLossError, TrainingInterrupted, train_model
-
-# Options that must match for a run to be resumed from its checkpoint.
-RESUME_KEYS = ("experiment", "dataset", "image_size", "epochs", "batch_size", "lr", "seed",
-               "val_fraction", "train_samples", "val_samples")
-
-
-@dataclass
-class RunConfig:
-    """Everything that defines one training run (the notebook's parameters, the CLI's options)."""
-
-    experiment: str
-    dataset: str = "cifar10"
-    data_root: str = "data"
-    image_size: int = 224
-    epochs: int = 10
-    batch_size: int | None = None  # None: 128 on a GPU, 32 on a CPU
-    lr: float | None = None  # None: the experiment's recipe, scaled to the batch size
-    seed: int = 0
-    val_fraction: float = 0.1
-    train_samples: int | None = None  # None: the whole split
-    val_samples: int | None = None
-    test_samples: int | None = None
-    device: str | None = None  # None: cuda, then mps, then cpu
-    workers: int | None = None  # DataLoader workers on the CPU path; None: cores - 1
-    out: str | None = None  # None: runs/manual/<experiment>/seed<seed>
-    resume: bool = False
-    force: bool = False
-    random_weights: bool = False  # pretrained experiments without downloading (offline smoke runs)
-    progress: bool = True
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
-        """A config from loose values (notebook parameters, a profile), naming any unknown key."""
-        valid = [f.name for f in fields(cls)]
-        for key in values:
-            if key not in valid:
-                close = difflib.get_close_matches(key, valid, n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                raise LabError(f"unknown parameter '{key}'{hint}; valid parameters: {', '.join(valid)}")
-        if "experiment" not in values:
-            raise LabError("the parameter 'experiment' is required")
-        return cls(**values).validated()
-
-    def validated(self) -> RunConfig:
-        """Check types and ranges; raise ``LabError`` naming the first bad value."""
-        hints = get_type_hints(type(self))
-        for f in fields(self):
-            value = getattr(self, f.name)
-            allowed = _allowed_types(hints[f.name])
-            if value is None and type(None) in allowed:
-                continue
-            if isinstance(value, bool) and bool not in allowed or not isinstance(value, tuple(allowed)):
-                if float in allowed and isinstance(value, int) and not isinstance(value, bool):
-                    setattr(self, f.name, float(value))
-                    continue
-                names = " or ".join("None" if t is type(None) else t.__name__ for t in allowed)
-                raise LabError(f"parameter '{f.name}' must be {names}, got {value!r} ({type(value).__name__})")
-        models.spec(self.experiment)  # unknown experiment: lists the valid ones
-        if self.dataset not in DATASETS:
-            raise LabError(f"unknown dataset '{self.dataset}'; choose one of: {', '.join(DATASETS)}")
-        for name in ("epochs", "batch_size", "image_size", "train_samples", "val_samples", "test_samples"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise LabError(f"{name.replace('_', ' ')} must be a positive number, got {value}")
-        if self.lr is not None and not self.lr > 0:
-            raise LabError(f"learning rate must be positive, got {self.lr}")
-        if not 0 < self.val_fraction < 1:
-            raise LabError(f"val fraction must lie strictly between 0 and 1, got {self.val_fraction}")
-        if self.workers is not None and self.workers < 0:
-            raise LabError(f"workers must be 0 or more, got {self.workers}")
-        if self.resume and self.force:
-            raise LabError("--resume continues a run and --force starts it over: pass only one")
-        return self
-
-    @property
-    def run_dir(self) -> Path:
-        return Path(self.out) if self.out else Path("runs") / "manual" / self.experiment / f"seed{self.seed}"
-
-
-def _allowed_types(hint: Any) -> list[type]:
-    return list(getattr(hint, "__args__", None) or (hint,))
-
 
 def check_image_size(model: nn.Module, experiment: str, image_size: int) -> None:
     minimum = getattr(model, "min_image_size", 1)
@@ -150,12 +67,11 @@ def prepare_run(config: RunConfig) -> tuple[RunFolder, dict | None]:
 def make_loaders(config: RunConfig, splits, pretrained: bool, device: torch.device) -> dict[str, BatchLoader]:
     """Train (augmented, shuffled), val and test (centre crop) batches, as the handout's transforms."""
     mean, std = normalization(pretrained)
-    workers = default_workers() if config.workers is None else config.workers
     on_gpu = device.type == "cuda"
     return {
         split: BatchLoader(getattr(splits, split), config.batch_size,
                            BatchTransform(config.image_size, mean, std, train=split == "train", channels_last=on_gpu),
-                           shuffle=split == "train", device=device, seed=config.seed, workers=workers,
+                           shuffle=split == "train", device=device, seed=config.seed, workers=config.workers,
                            rank=distributed.rank(), world_size=distributed.world_size())
         for split in ("train", "val", "test")
     }
@@ -163,7 +79,7 @@ def make_loaders(config: RunConfig, splits, pretrained: bool, device: torch.devi
 
 def test_checkpoint(config: RunConfig, checkpoint: str | Path) -> dict:
     """Score a saved checkpoint of ``config.experiment`` on the test images."""
-    config.validated()
+    config = config.resolved()
     spec = models.spec(config.experiment)
     device = pick_device(config.device)
     splits = make_splits(config.dataset, config.data_root, seed=config.seed, val_fraction=config.val_fraction,
@@ -172,7 +88,6 @@ def test_checkpoint(config: RunConfig, checkpoint: str | Path) -> dict:
     model = models.build_model(config.experiment, num_classes=len(splits.classes), random_weights=True)
     check_image_size(model, config.experiment, config.image_size)
     load_weights(model, load_checkpoint(checkpoint), checkpoint, config.experiment)
-    config.batch_size = config.batch_size or default_batch_size(device)
     loaders = make_loaders(config, splits, spec.pretrained, device)
     return test_model(model.to(device), loaders, nn.CrossEntropyLoss(), device)
 
@@ -182,12 +97,10 @@ def run_experiment(config: RunConfig) -> dict:
 
     Under ``torchrun`` every process runs this; rank 0 alone writes the run folder.
     """
-    config.validated()
-    spec = models.spec(config.experiment)
     device = distributed.setup(config.device) or pick_device(config.device)
+    config = config.resolved()
+    spec = models.spec(config.experiment)
     recipe = recipe_for(config.experiment, spec.family, spec.pretrained)
-    config.batch_size = config.batch_size or default_batch_size(device)
-    config.lr = config.lr or recipe.scaled_lr(config.batch_size)
     main = distributed.is_main()
 
     run, resume = prepare_run(config) if main else (None, None)
@@ -212,15 +125,16 @@ def run_experiment(config: RunConfig) -> dict:
     criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
     eval_criterion = nn.CrossEntropyLoss()
     optimizer = make_optimizer(model, config.lr, recipe)
-    scheduler = make_scheduler(optimizer, len(loaders["train"]), config.epochs, recipe.warmup_epochs)
+    scheduler = make_scheduler(optimizer, len(loaders["train"]), config.epochs, config.warmup_epochs)
 
-    saved_config = {**asdict(config), "resume": False, "force": False}
+    saved_config = {**config.to_dict(), "resume": False, "force": False}
     world = distributed.world_size()
     described = {
         "experiment": config.experiment, "model": type(network).__name__, "params": models.count_parameters(network),
         "weights": getattr(network, "weights_source", "none (trained from scratch)"),
         "dataset": config.dataset, "image_size": config.image_size, "epochs": config.epochs,
-        "batch_size": config.batch_size, "lr": config.lr, "weight_decay": recipe.weight_decay,
+        "batch_size": config.batch_size, "lr": config.lr, "warmup_epochs": config.warmup_epochs,
+        "weight_decay": recipe.weight_decay,
         "label_smoothing": recipe.label_smoothing, "seed": config.seed,
         "device": device_name(device) + (f" x {world} processes" if world > 1 else ""), "processes": world,
         "train_images": len(splits.train), "val_images": len(splits.val), "test_images": len(splits.test),
@@ -307,41 +221,36 @@ def _status_on_failure(run: RunFolder | None, batch_size: int, device: torch.dev
 def run_experiment_with_torchrun(config: RunConfig, nproc_per_node: int) -> dict:
     """``run_experiment`` in ``nproc_per_node`` processes on this machine (DDP), from a notebook or the lab.
 
-    Starts ``torchrun --standalone`` on the command line that ``config`` describes, streams its
-    output, and returns the metrics rank 0 wrote.
+    Every process reads ``config`` itself from one JSON file (``train --config FILE``), so what
+    they run is exactly this config, not a round trip through command-line flags. Streams
+    torchrun's output and returns the metrics rank 0 wrote.
     """
+    import os
     import subprocess
     import sys
+    import tempfile
 
     if nproc_per_node <= 1:
         return run_experiment(config)
     config.validated()
+    fd, config_file = tempfile.mkstemp(prefix="labutils-run-", suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(config.to_dict(), f)
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc_per_node}",
-               "-m", "labutils", "train", *command_line(config)]
-    print(" ".join(command[2:]), flush=True)
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1) as proc:
-        lines = []
-        for line in proc.stdout:
-            print(line, end="", flush=True)
-            lines.append(line)
+               "-m", "labutils", "train", "--config", config_file]
+    print(f"torchrun --nproc_per_node={nproc_per_node} -m labutils train: {config.experiment} -> {config.run_dir}",
+          flush=True)
+    try:
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              bufsize=1) as proc:
+            lines = []
+            for line in proc.stdout:
+                print(line, end="", flush=True)
+                lines.append(line)
+    finally:
+        Path(config_file).unlink(missing_ok=True)
     if proc.returncode != 0:
         errors = [line.strip() for line in lines if line.startswith("error: ")]
         raise LabError(errors[-1][len("error: "):] if errors else
                        f"torchrun exited with status {proc.returncode}; its output is above")
     return RunFolder(config.run_dir).read_metrics()
-
-
-def command_line(config: RunConfig) -> list[str]:
-    """The ``python -m labutils train`` options that describe ``config``."""
-    options = []
-    for f in fields(config):
-        value = getattr(config, f.name)
-        if value == f.default:
-            continue
-        if f.name == "progress":
-            options.append("--no-progress")
-        elif isinstance(value, bool):
-            options.append(f"--{f.name.replace('_', '-')}")
-        else:
-            options += [f"--{f.name.replace('_', '-')}", str(value)]
-    return options

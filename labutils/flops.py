@@ -14,6 +14,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from . import models
+from .config import default_of
+
+IMAGE_SIZE = default_of("image_size")
 
 # Dense (no sparsity) tensor-core peak in TFLOP/s at the precision the lab trains in on that GPU
 # (bf16; fp16 where the GPU has no bf16), from NVIDIA's data sheets. First match wins, so the
@@ -56,7 +59,7 @@ def _meta_model(experiment: str) -> torch.nn.Module:
         return models.build_model(experiment, random_weights=True)
 
 
-def forward_flops(experiment: str, image_size: int = 224) -> int:
+def forward_flops(experiment: str, image_size: int = IMAGE_SIZE) -> int:
     """FLOPs of one image through the network in eval mode (what evaluation costs)."""
     model = _meta_model(experiment).eval()
     with FlopCounterMode(display=False) as counter:
@@ -64,7 +67,7 @@ def forward_flops(experiment: str, image_size: int = 224) -> int:
     return counter.get_total_flops()
 
 
-def training_flops(experiment: str, image_size: int = 224) -> int:
+def training_flops(experiment: str, image_size: int = IMAGE_SIZE) -> int:
     """FLOPs of one image through a training step: forward in training mode (a GoogLeNet's
     side classifiers included) and backward. About 3x the forward pass, a little less because
     nothing needs the gradient of the input image.

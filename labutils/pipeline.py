@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .config import RunConfig
 from .data import split_sizes
 from .errors import LabError
 from .profiles import Profile, load_profile
@@ -33,7 +34,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # Training images per second on a CPU at 224x224 (2 cores, batch 16; see NOTES), per model
 # family; other sizes scale with the FLOPs per image. Evaluation runs about 3x faster than training.
 # Starting a kernel, importing torch and loading data adds about CPU_RUN_OVERHEAD_S per run.
-CPU_TRAIN_IMAGES_PER_S_224 = {"alexnet": 22.0, "googlenet": 11.0}
+CPU_RATES_IMAGE_SIZE = 224
+CPU_TRAIN_IMAGES_PER_S = {"alexnet": 22.0, "googlenet": 11.0}
 CPU_EVAL_SPEEDUP = 3.0
 CPU_RUN_OVERHEAD_S = 15.0
 # Longer than this on a CPU, and the lab asks for --yes first.
@@ -63,30 +65,27 @@ def _training_flops(experiment: str, image_size: int) -> int:
     return training_flops(experiment, image_size)
 
 
-def estimate_cpu_seconds(parameters: dict[str, Any]) -> float | None:
+def estimate_cpu_seconds(config: RunConfig) -> float | None:
     """How long one run takes on a CPU like NOTES's (None when the dataset's size is unknown)."""
     from .models import spec
 
-    config = {"image_size": 224, "epochs": 10, "val_fraction": 0.1, **parameters}
-    sizes = split_sizes(config["dataset"], config["val_fraction"], config.get("train_samples"),
-                        config.get("val_samples"), config.get("test_samples"))
+    sizes = split_sizes(config.dataset, config.val_fraction, config.train_samples, config.val_samples,
+                        config.test_samples)
     if sizes is None:
         return None
     train, val, test = sizes
     # Time per image follows the arithmetic per image, which depends on the image size.
-    scale = _training_flops(config["experiment"], 224) / _training_flops(config["experiment"], config["image_size"])
-    rate = CPU_TRAIN_IMAGES_PER_S_224[spec(config["experiment"]).family] * scale
+    measured_at = _training_flops(config.experiment, CPU_RATES_IMAGE_SIZE)
+    scale = measured_at / _training_flops(config.experiment, config.image_size)
+    rate = CPU_TRAIN_IMAGES_PER_S[spec(config.experiment).family] * scale
     epoch = train / rate + val / (rate * CPU_EVAL_SPEEDUP)
-    return CPU_RUN_OVERHEAD_S + config["epochs"] * epoch + test / (rate * CPU_EVAL_SPEEDUP)
+    return CPU_RUN_OVERHEAD_S + config.epochs * epoch + test / (rate * CPU_EVAL_SPEEDUP)
 
 
-def _trains_on_cpu(parameters: dict[str, Any]) -> bool:
-    device = parameters.get("device")
-    if device is not None:
-        return device == "cpu"
-    import torch
+def _trains_on_cpu(config: RunConfig) -> bool:
+    from .device import pick_device
 
-    return not torch.cuda.is_available() and not torch.backends.mps.is_available()
+    return pick_device(config.device).type == "cpu"
 
 
 def _one_line(error: BaseException) -> str:
@@ -140,10 +139,10 @@ class _Progress:
         return fmt_clock(time.perf_counter() - self.started)
 
 
-def _check_duration(profile: Profile, todo: list[tuple[str, int]], yes: bool) -> bool:
+def _check_duration(profile: Profile, plan: dict[tuple[str, int], RunConfig], yes: bool) -> bool:
     """False (after saying why) when the lab would train for hours on a CPU and ``yes`` is not set."""
-    on_cpu = [(e, s) for e, s in todo if _trains_on_cpu(profile.parameters(e, s))]
-    estimates = [estimate_cpu_seconds(profile.parameters(e, s)) for e, s in on_cpu]
+    on_cpu = [config for config in plan.values() if _trains_on_cpu(config)]
+    estimates = [estimate_cpu_seconds(config) for config in on_cpu]
     if not on_cpu or any(e is None for e in estimates) or sum(estimates) < LONG_CPU_LAB_S:
         return True
     total = fmt_clock(sum(estimates))
@@ -153,16 +152,50 @@ def _check_duration(profile: Profile, todo: list[tuple[str, int]], yes: bool) ->
         return True
     print(f"lab: no GPU found: the {len(on_cpu)} runs of profile '{profile.name}' would take about {total} on a "
           f"2-core CPU (less with more cores, still hours). Run them on a machine with a CUDA GPU, try "
-          f"'--profile quick' (real CIFAR-10, smaller images, a subset: about 15 minutes), or pass --yes to start "
-          f"anyway.", file=sys.stderr)
+          f"'--profile quick' (real CIFAR-10, smaller images, a subset), or pass --yes to start anyway.",
+          file=sys.stderr)
     return False
 
 
+def resolve_plan(profile: Profile, runs_dir: Path) -> dict[tuple[str, int], RunConfig]:
+    """Every run of ``profile``, resolved completely (what each run will really use)."""
+    return {(e, s): profile.config(e, s, runs_dir) for e, s in profile.runs()}
+
+
+def print_plan(profile: Profile, plan: dict[tuple[str, int], RunConfig]) -> None:
+    """``lab --dry-run``: each run's resolved settings and estimated time; trains nothing."""
+    from .device import pick_device
+
+    print(f"lab: profile '{profile.name}' ({profile.path}): {profile.description}")
+    headers = ["run", "dataset", "train / val / test", "size", "epochs", "batch", "lr", "device", "CPU estimate",
+               "run folder"]
+    rows = []
+    for (experiment, seed), config in plan.items():
+        sizes = split_sizes(config.dataset, config.val_fraction, config.train_samples, config.val_samples,
+                            config.test_samples)
+        counts = " / ".join(f"{n:,}" for n in sizes) if sizes else "read at start"
+        estimate = estimate_cpu_seconds(config)
+        rows.append([f"{experiment} seed {seed}", config.dataset, counts, f"{config.image_size}px",
+                     str(config.epochs), str(config.batch_size), f"{config.lr:.3g}",
+                     pick_device(config.device).type, fmt_clock(estimate) if estimate is not None else "?",
+                     config.out])
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    for row in [headers, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    estimates = [estimate_cpu_seconds(c) for c in plan.values() if _trains_on_cpu(c)]
+    if estimates and None not in estimates:
+        print(f"lab: about {fmt_clock(sum(estimates))} on a 2-core CPU in all (estimated; a GPU takes a fraction)")
+    print("lab: dry run: nothing trained")
+
+
 def run_lab(profile: str, force: bool = False, runs: str = "runs", report_dir: str = "report",
-            yes: bool = False, nproc_per_node: int = 1) -> int:
+            yes: bool = False, nproc_per_node: int = 1, dry_run: bool = False) -> int:
     """Train every run of ``profile`` through ``02_train.ipynb``, then render the report.
 
-    ``nproc_per_node`` > 1 trains each run with DDP over that many processes (GPUs) via torchrun.
+    ``profile`` is a shipped profile's name or a path to a .yaml file. Each run is resolved
+    completely (``Profile.config``) and every field is passed to the notebook, so none of the
+    notebook's interactive defaults reaches a lab run. ``nproc_per_node`` > 1 trains each run
+    with DDP over that many processes (GPUs) via torchrun. ``dry_run`` prints the plan only.
 
     Returns 0 when every run is complete and the report rendered, 1 when a run failed (the
     report shows which), 2 when the lab would take hours on a CPU and ``yes`` is not set,
@@ -170,74 +203,86 @@ def run_lab(profile: str, force: bool = False, runs: str = "runs", report_dir: s
     """
     spec = load_profile(profile)
     runs_dir = Path(runs).resolve()
-    all_runs = spec.runs()
-    todo = [(e, s) for e, s in all_runs if force or not RunFolder(spec.run_dir(runs_dir, e, s)).is_complete()]
+    plan = resolve_plan(spec, runs_dir)
+    if dry_run:
+        print_plan(spec, plan)
+        return EXIT_OK
+    todo = {key: config for key, config in plan.items() if force or not RunFolder(config.run_dir).is_complete()}
     if not _check_duration(spec, todo, yes):
         return EXIT_USAGE
 
     print(f"lab: profile '{spec.name}': {spec.description}", flush=True)
-    skipping = len(all_runs) - len(todo)
+    skipping = len(plan) - len(todo)
     seeds = f"{len(spec.seeds)} seed{'s' if len(spec.seeds) > 1 else ''}"
-    print(f"lab: {len(all_runs)} runs ({len(spec.experiments)} experiments x {seeds}) into "
+    print(f"lab: {len(plan)} runs ({len(spec.experiments)} experiments x {seeds}) into "
           f"{runs_dir / spec.name}" + (f"; {skipping} already complete" if skipping else ""), flush=True)
 
-    progress = _Progress([estimate_cpu_seconds(spec.parameters(e, s)) for e, s in todo])
+    progress = _Progress([estimate_cpu_seconds(config) for config in todo.values()])
     failed = []
-    for index, (experiment, seed) in enumerate(all_runs, start=1):
-        run_dir = spec.run_dir(runs_dir, experiment, seed)
-        folder = RunFolder(run_dir)
-        tag = f"[{index}/{len(all_runs)}] {experiment} seed {seed}"
+    for index, ((experiment, seed), config) in enumerate(plan.items(), start=1):
+        tag = f"[{index}/{len(plan)}] {experiment} seed {seed}"
         if (experiment, seed) not in todo:
-            accuracy = (folder.read_metrics() or {}).get("test_acc") or 0.0
+            accuracy = (RunFolder(config.run_dir).read_metrics() or {}).get("test_acc") or 0.0
             print(f"{tag}: already complete (test acc {accuracy:.1%}), skipped; --force trains it again",
                   flush=True)
             continue
-        parameters = {
-            **spec.parameters(experiment, seed),
-            "data_root": str(Path(spec.parameters(experiment, seed).get("data_root", "data")).resolve()),
-            "out": str(run_dir), "profile": spec.name, "force": force,
-            # A run killed half-way (Ctrl-C, a crash) continues from its last epoch.
-            "resume": not force and folder.last.exists(),
-            **({"nproc_per_node": nproc_per_node} if nproc_per_node > 1 else {}),
-        }
-        print(f"{tag}: {'resuming' if parameters['resume'] else 'training'} -> {run_dir}", flush=True)
-        started = time.perf_counter()
-        try:
-            _execute(TRAIN_NOTEBOOK, run_dir / TRAIN_NOTEBOOK.name, parameters, echo=True)
-            problem = None if folder.is_complete() else f"failed: the notebook ended with status {folder.status()!r}"
-        except KeyboardInterrupt:
-            if folder.status() in (None, "running"):
-                folder.mark("interrupted: the lab was stopped", experiment=experiment, seed=seed)
-            print(f"\n{tag}: interrupted after {fmt_clock(time.perf_counter() - started)}; "
-                  "rerun the same command to continue (unfinished runs resume)", file=sys.stderr, flush=True)
+        outcome = _train_one(config, tag, spec.name, force, nproc_per_node, progress)
+        if outcome is None:
             return EXIT_INTERRUPTED
-        except Exception as error:  # PapermillExecutionError, a dead kernel, ...: record it, go on
-            status = folder.status() or ""
-            problem = status if status.startswith(("failed", "interrupted")) else f"failed: {_one_line(error)}"
-        seconds = time.perf_counter() - started
-        if problem is None:
-            accuracy = folder.read_metrics()["test_acc"]
-            outcome = f"done in {fmt_clock(seconds)} (test acc {accuracy:.1%})"
-        else:
-            if not folder.status() or not folder.status().startswith(("failed", "interrupted")):
-                folder.mark(problem, experiment=experiment, seed=seed)
-            failed.append((tag, problem))
-            reason = problem.removeprefix("failed: ")
-            outcome = f"FAILED after {fmt_clock(seconds)}: {reason} (see {run_dir / TRAIN_NOTEBOOK.name})"
-        progress.finish_run(seconds)
-        print(f"{tag}: {outcome} - elapsed {progress.elapsed()}{progress.left()}", flush=True)
+        if outcome:
+            failed.append((tag, outcome))
 
     if not todo and _report_is_current(spec, runs_dir, Path(report_dir)):
         print(f"lab: nothing to train, and {Path(report_dir) / 'report.html'} is up to date "
-              f"(python -m labutils report --profile {spec.name} renders it again)", flush=True)
+              f"(python -m labutils report --profile {profile} renders it again)", flush=True)
         return EXIT_OK
-    report_status = render_report(spec.name, runs=str(runs_dir), report_dir=report_dir)
+    report_status = render_report(str(spec.path), runs=str(runs_dir), report_dir=report_dir)
     if failed:
-        print(f"lab: {len(failed)} of {len(all_runs)} runs failed (the report lists them):", file=sys.stderr)
+        print(f"lab: {len(failed)} of {len(plan)} runs failed (the report lists them):", file=sys.stderr)
         for tag, problem in failed:
             print(f"  {tag}: {problem}", file=sys.stderr)
         return EXIT_FAILED
     return report_status
+
+
+def notebook_parameters(config: RunConfig, profile: str, force: bool, nproc_per_node: int) -> dict[str, Any]:
+    """What papermill passes to ``02_train.ipynb``: every RunConfig field, resolved, and the runner's own."""
+    folder = RunFolder(config.run_dir)
+    return {**config.to_dict(), "profile": profile, "force": force,
+            # A run killed half-way (Ctrl-C, a crash) continues from its last epoch.
+            "resume": not force and folder.last.exists(), "nproc_per_node": nproc_per_node}
+
+
+def _train_one(config: RunConfig, tag: str, profile: str, force: bool, nproc_per_node: int,
+               progress: _Progress) -> str | None:
+    """Run one experiment's notebook: '' when complete, the problem when it failed, None when interrupted."""
+    run_dir, folder = config.run_dir, RunFolder(config.run_dir)
+    parameters = notebook_parameters(config, profile, force, nproc_per_node)
+    print(f"{tag}: {'resuming' if parameters['resume'] else 'training'} -> {run_dir}", flush=True)
+    started = time.perf_counter()
+    try:
+        _execute(TRAIN_NOTEBOOK, run_dir / TRAIN_NOTEBOOK.name, parameters, echo=True)
+        problem = None if folder.is_complete() else f"failed: the notebook ended with status {folder.status()!r}"
+    except KeyboardInterrupt:
+        if folder.status() in (None, "running"):
+            folder.mark("interrupted: the lab was stopped", experiment=config.experiment, seed=config.seed)
+        print(f"\n{tag}: interrupted after {fmt_clock(time.perf_counter() - started)}; "
+              "rerun the same command to continue (unfinished runs resume)", file=sys.stderr, flush=True)
+        return None
+    except Exception as error:  # PapermillExecutionError, a dead kernel, ...: record it, go on
+        status = folder.status() or ""
+        problem = status if status.startswith(("failed", "interrupted")) else f"failed: {_one_line(error)}"
+    seconds = time.perf_counter() - started
+    if problem is None:
+        outcome = f"done in {fmt_clock(seconds)} (test acc {folder.read_metrics()['test_acc']:.1%})"
+    else:
+        if not (folder.status() or "").startswith(("failed", "interrupted")):
+            folder.mark(problem, experiment=config.experiment, seed=config.seed)
+        outcome = (f"FAILED after {fmt_clock(seconds)}: {problem.removeprefix('failed: ')} "
+                   f"(see {run_dir / TRAIN_NOTEBOOK.name})")
+    progress.finish_run(seconds)
+    print(f"{tag}: {outcome} - elapsed {progress.elapsed()}{progress.left()}", flush=True)
+    return problem or ""
 
 
 def _report_is_current(spec: Profile, runs_dir: Path, report_dir: Path) -> bool:
@@ -251,11 +296,17 @@ def _report_is_current(spec: Profile, runs_dir: Path, report_dir: Path) -> bool:
         made_with = nbformat.read(str(executed), as_version=4).metadata.get("papermill", {}).get("parameters", {})
     except (OSError, ValueError):
         return False
-    if made_with != {"profile": spec.name, "runs_dir": str(runs_dir)}:
+    if made_with != report_parameters(spec, runs_dir):
         return False
     # The report's own code is not among them: after editing it, `python -m labutils report`.
     sources = [REPORT_NOTEBOOK, spec.path, *(runs_dir / spec.name).glob("*/seed*/metrics.json")]
     return html.stat().st_mtime > max(path.stat().st_mtime for path in sources)
+
+
+def report_parameters(spec: Profile, runs_dir: Path) -> dict[str, str]:
+    """What papermill passes to ``03_report.ipynb``: the profile's file (so that a profile given
+    as a path is found again) and where its runs are."""
+    return {"profile": str(spec.path.resolve()), "runs_dir": str(runs_dir)}
 
 
 def render_report(profile: str, runs: str = "runs", report_dir: str = "report") -> int:
@@ -266,7 +317,7 @@ def render_report(profile: str, runs: str = "runs", report_dir: str = "report") 
     """
     from .render import render_html, render_pdf
 
-    spec = load_profile(profile)  # an unknown name fails here, with the valid ones listed
+    spec = load_profile(profile)  # an unknown name or a missing file fails here, saying what to give
     runs_dir = Path(runs).resolve()
     report_dir = Path(report_dir)
     executed = report_dir / "executed" / REPORT_NOTEBOOK.name
@@ -276,7 +327,7 @@ def render_report(profile: str, runs: str = "runs", report_dir: str = "report") 
     status = EXIT_OK
     print(f"report: executing {REPORT_NOTEBOOK.name} over {runs_dir / spec.name}", flush=True)
     try:
-        _execute(REPORT_NOTEBOOK, executed, {"profile": spec.name, "runs_dir": str(runs_dir)}, echo=False)
+        _execute(REPORT_NOTEBOOK, executed, report_parameters(spec, runs_dir), echo=False)
     except Exception as error:
         if not executed.exists():
             raise LabError(f"the report notebook could not run: {_one_line(error)}") from error

@@ -9,32 +9,25 @@ A profile is a YAML file in ``notebooks/profiles/``::
     defaults: {image_size: 224, epochs: 10, ...}     # RunConfig fields, for every experiment
     overrides: {googlenet: {batch_size: 64}}         # optional, per experiment
 
+A field the profile leaves out takes ``RunConfig``'s default (``config.py``), never anything
+else: ``Profile.config`` resolves a run completely, and that is what the lab runner passes on.
 Every (experiment, seed) pair is checked with ``RunConfig.from_dict`` when the profile is
 loaded, so a typo fails before the first experiment trains, not after the third.
 """
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .config import NOT_IN_PROFILE, PROFILE_KEYS, RunConfig, did_you_mean, run_dir
 from .errors import LabError
 
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "profiles"
-PROFILE_KEYS = ("description", "dataset", "seeds", "experiments", "defaults", "overrides")
-# RunConfig fields that a profile's defaults may not set, and where they come from instead.
-RUNNER_KEYS = {
-    "experiment": "list experiments under 'experiments'",
-    "seed": "list seeds under 'seeds'",
-    "dataset": "set it at the top level of the profile",
-    "out": "the runner writes to <runs>/<profile>/<experiment>/seed<k>",
-    "resume": "the runner resumes unfinished runs by itself",
-    "force": "pass --force to the lab command",
-}
+TOP_LEVEL_KEYS = ("description", "dataset", "seeds", "experiments", "defaults", "overrides")
 
 
 @dataclass(frozen=True)
@@ -53,46 +46,62 @@ class Profile:
         return [(experiment, seed) for seed in self.seeds for experiment in self.experiments]
 
     def parameters(self, experiment: str, seed: int) -> dict[str, Any]:
-        """The RunConfig fields of one run (without ``out``, ``resume`` and ``force``)."""
+        """The RunConfig fields this profile sets for one run (the rest take RunConfig's defaults)."""
         return {"experiment": experiment, "seed": seed, "dataset": self.dataset,
                 **self.defaults, **self.overrides.get(experiment, {})}
 
+    def config(self, experiment: str, seed: int, runs: str | Path = "runs") -> RunConfig:
+        """One run, resolved completely: profile, overrides, RunConfig's defaults, then the machine's
+        (batch size, learning rate, workers); its folder under ``runs`` and an absolute data root."""
+        config = RunConfig.from_dict(self.parameters(experiment, seed))
+        config.out = str(self.run_dir(runs, experiment, seed))
+        config.data_root = str(self._data_root(config.data_root))
+        return config.resolved()
+
     def run_dir(self, runs: str | Path, experiment: str, seed: int) -> Path:
-        return Path(runs) / self.name / experiment / f"seed{seed}"
+        return run_dir(runs, self.name, experiment, seed)
+
+    def _data_root(self, data_root: str) -> Path:
+        """Relative data roots are taken from where the lab is started (the repository root)."""
+        return Path(data_root).expanduser().resolve()
 
 
 def profile_names(directory: Path = PROFILE_DIR) -> list[str]:
     return sorted(p.stem for p in directory.glob("*.yaml"))
 
 
-def profile_path(name: str, directory: Path = PROFILE_DIR) -> Path:
-    """The YAML file of profile ``name`` (or ``name`` itself when it is a path to a .yaml file)."""
-    if name.endswith((".yaml", ".yml")) and Path(name).is_file():
-        return Path(name)
+def profile_path(name: str | Path, directory: Path = PROFILE_DIR) -> Path:
+    """The YAML file of profile ``name``: a shipped profile's name, or a path to a .yaml file."""
+    name = str(name)
+    if name.endswith((".yaml", ".yml")) or "/" in name:
+        path = Path(name).expanduser()
+        if not path.is_file():
+            raise LabError(f"profile file {path} does not exist; give a path to a .yaml file, or one of: "
+                           f"{', '.join(profile_names(directory))}")
+        return path
     path = directory / f"{name}.yaml"
     if not path.is_file():
         valid = profile_names(directory)
-        close = difflib.get_close_matches(name, valid, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise LabError(f"unknown profile '{name}'{hint}; choose one of: {', '.join(valid)} "
+        raise LabError(f"unknown profile '{name}'{did_you_mean(name, valid)}; choose one of: {', '.join(valid)} "
                        f"(or a .yaml file; profiles live in {directory})")
     return path
 
 
 def load_profile(name: str, directory: Path = PROFILE_DIR) -> Profile:
     """Read and check a profile; raise ``LabError`` with one line naming the first problem."""
-    from .experiment import RunConfig
     from .models import EXPERIMENTS
 
     path = profile_path(name, directory)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise LabError(f"{path} is not UTF-8 text: save the profile as plain UTF-8 YAML") from None
     except yaml.YAMLError as error:
         raise LabError(f"{path} is not valid YAML: {' '.join(str(error).split())}") from error
     where = f"profile {path.name}"
     if not isinstance(raw, dict):
-        raise LabError(f"{where} must be a mapping with the keys {', '.join(PROFILE_KEYS)}")
-    _check_keys(raw, PROFILE_KEYS, where)
+        raise LabError(f"{where} must be a mapping with the keys {', '.join(TOP_LEVEL_KEYS)}")
+    _check_keys(raw, TOP_LEVEL_KEYS, where)
     for key in ("dataset", "experiments"):
         if key not in raw:
             raise LabError(f"{where} lacks '{key}'")
@@ -108,21 +117,18 @@ def load_profile(name: str, directory: Path = PROFILE_DIR) -> Profile:
         raise LabError(f"{where}: 'experiments' must be a non-empty list, e.g. [{', '.join(EXPERIMENTS)}]")
     for experiment in experiments:
         if experiment not in EXPERIMENTS:
-            close = difflib.get_close_matches(str(experiment), list(EXPERIMENTS), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise LabError(f"{where}: unknown experiment '{experiment}'{hint}; "
+            raise LabError(f"{where}: unknown experiment '{experiment}'{did_you_mean(experiment, EXPERIMENTS)}; "
                            f"choose from: {', '.join(EXPERIMENTS)}")
     if len(set(experiments)) != len(experiments):
         raise LabError(f"{where}: 'experiments' lists an experiment twice")
 
-    config_keys = [f.name for f in fields(RunConfig) if f.name not in RUNNER_KEYS]
     defaults = _mapping(raw.get("defaults"), f"{where}: 'defaults'")
-    _check_keys(defaults, config_keys, f"{where}: 'defaults'")
+    _check_keys(defaults, PROFILE_KEYS, f"{where}: 'defaults'")
     overrides = _mapping(raw.get("overrides"), f"{where}: 'overrides'")
     for experiment, values in overrides.items():
         if experiment not in experiments:
             raise LabError(f"{where}: 'overrides' names '{experiment}', which is not in 'experiments'")
-        _check_keys(_mapping(values, f"{where}: overrides of {experiment}"), config_keys,
+        _check_keys(_mapping(values, f"{where}: overrides of {experiment}"), PROFILE_KEYS,
                     f"{where}: overrides of {experiment}")
 
     profile = Profile(
@@ -149,8 +155,6 @@ def _mapping(value: Any, what: str) -> dict:
 def _check_keys(values: dict, valid: list[str] | tuple[str, ...], where: str) -> None:
     for key in values:
         if key not in valid:
-            close = difflib.get_close_matches(str(key), list(valid), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            if key in RUNNER_KEYS:
-                raise LabError(f"{where}: '{key}' cannot be set here: {RUNNER_KEYS[key]}")
-            raise LabError(f"{where}: unknown key '{key}'{hint}; valid keys: {', '.join(valid)}")
+            if key in NOT_IN_PROFILE:
+                raise LabError(f"{where}: '{key}' cannot be set here: {NOT_IN_PROFILE[key]}")
+            raise LabError(f"{where}: unknown key '{key}'{did_you_mean(key, valid)}; valid keys: {', '.join(valid)}")

@@ -97,25 +97,29 @@ def read_run(path: Path, experiment: str, seed: int) -> RunRecord:
 
 
 def read_lab(runs_dir: str | Path, profile: str) -> LabRuns:
-    """The runs of ``profile`` under ``runs_dir``; never raises for missing or broken folders."""
+    """The runs of ``profile`` (a name or a .yaml path) under ``runs_dir``; never raises for
+    missing or broken folders."""
     from .profiles import load_profile
 
     runs_dir = Path(runs_dir)
-    root = runs_dir / profile
     try:
         spec = load_profile(profile)
-        experiments, seeds, description, problem = list(spec.experiments), list(spec.seeds), spec.description, None
+        name, experiments, seeds, description, problem = (spec.name, list(spec.experiments), list(spec.seeds),
+                                                          spec.description, None)
     except LabError as error:  # an unknown or broken profile: report what is on disk
+        name = Path(profile).stem if str(profile).endswith((".yaml", ".yml")) else str(profile)
+        root = runs_dir / name
         experiments = [e for e in LAB_ORDER if (root / e).is_dir()] + sorted(
             d.name for d in root.glob("*") if d.is_dir() and d.name not in LAB_ORDER)
         seeds, description, problem = [], "", str(error)
+    root = runs_dir / name
     on_disk = {e: sorted(int(d.name[4:]) for d in (root / e).glob("seed*") if d.name[4:].isdigit())
                for e in experiments}
     records = []
     for experiment in experiments:
         for seed in sorted(set(seeds) | set(on_disk[experiment])):
             records.append(read_run(root / experiment / f"seed{seed}", experiment, seed))
-    return LabRuns(profile, runs_dir, records, description, problem)
+    return LabRuns(name, runs_dir, records, description, problem)
 
 
 # --- averaging seeds ---------------------------------------------------------------------

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from .config import default_of
 from .device import autocast, autocast_dtype, synchronize
 from .distributed import all_reduce, is_main, unwrap
 from .errors import LabError
@@ -45,7 +46,7 @@ def training_loss(outputs: torch.Tensor | tuple[torch.Tensor, ...], labels: torc
 
 
 def train_model(model: nn.Module, dataloaders: dict, criterion: nn.Module, optimizer: torch.optim.Optimizer,
-                num_epochs: int = 10, *, scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+                num_epochs: int = default_of("epochs"), *, scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
                 eval_criterion: nn.Module | None = None, device: torch.device | None = None,
                 aux_weight: float = AUX_WEIGHT, run: RunFolder | None = None, resume: dict | None = None,
                 checkpoint_extra: dict | None = None, progress: bool = True) -> tuple[nn.Module, list[dict]]:

@@ -4,6 +4,9 @@ import json
 import math
 
 import pytest
+
+from labutils.device import pick_device
+from labutils.recipe import default_batch_size
 import torch
 
 from labutils.__main__ import main
@@ -39,7 +42,8 @@ def test_gpu_peak_names_the_figure_used():
 def test_full_profile_estimate_adds_epochs_validation_and_test(tmp_path):
     profile = read_full_profile(str(tmp_path / "missing.yaml"))  # unreadable: the lab's defaults
     assert "defaults" in profile["source"] and list(profile["experiments"]) == list(LAB_EXPERIMENTS)
-    assert profile["experiments"]["alexnet"] == {"epochs": 10, "image_size": 224, "batch_size": None,
+    lab_batch = default_batch_size(pick_device(None))  # what the lab resolves on this machine
+    assert profile["experiments"]["alexnet"] == {"epochs": 10, "image_size": 224, "batch_size": lab_batch,
                                                  "train_images": 45_000, "val_images": 5_000, "test_images": 10_000}
     results = {"alexnet": {"ours": {"images_per_s": 1000.0}, "eval_images_per_s": 5000.0}}
     estimate = full_profile_estimate(profile, results)

@@ -135,12 +135,3 @@ def test_test_command_scores_a_trained_checkpoint(capsys, tmp_path):
     out = capsys.readouterr().out
     expected = RunFolder(tmp_path).read_metrics()["test_acc"]
     assert f"acc {expected:.2%}" in out
-
-
-def test_a_config_round_trips_through_the_command_line():
-    from labutils.__main__ import _config, build_parser
-    from labutils.experiment import RunConfig, command_line
-
-    config = RunConfig(experiment="googlenet", dataset="fake", epochs=2, lr=0.01, train_samples=5, seed=3,
-                       force=True, progress=False, random_weights=True, out="runs/x")
-    assert _config(build_parser().parse_args(["train", *command_line(config)])) == config

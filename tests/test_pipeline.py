@@ -17,11 +17,15 @@ from pathlib import Path
 import nbformat
 import pytest
 import torch
+import yaml
 
+from labutils.data import default_workers, split_sizes
+from labutils.device import pick_device
 from labutils.errors import LabError
 from labutils.models import LAB_EXPERIMENTS
-from labutils.pipeline import estimate_cpu_seconds, fmt_clock
-from labutils.profiles import load_profile
+from labutils.pipeline import TRAIN_NOTEBOOK, estimate_cpu_seconds, fmt_clock
+from labutils.profiles import PROFILE_DIR, load_profile
+from labutils.recipe import default_batch_size, recipe_for
 from labutils.render import find_browser
 from labutils.report_data import LABELS
 from labutils.results import METRICS_FIELDS
@@ -82,10 +86,10 @@ def test_profile_mistakes_are_one_line(tmp_path: Path) -> None:
 
 def test_cpu_estimates() -> None:
     full = load_profile("full")
-    total = sum(estimate_cpu_seconds(full.parameters(e, s)) for e, s in full.runs())
+    total = sum(estimate_cpu_seconds(full.config(e, s)) for e, s in full.runs())
     assert total > 24 * 3600  # days on a CPU: the lab says so before starting
     smoke = load_profile("smoke")
-    assert sum(estimate_cpu_seconds(smoke.parameters(e, s)) for e, s in smoke.runs()) < 5 * 60
+    assert sum(estimate_cpu_seconds(smoke.config(e, s)) for e, s in smoke.runs()) < 5 * 60
     assert fmt_clock(83) == "1m23s" and fmt_clock(720) == "12m" and fmt_clock(7500) == "2h05m"
 
 
@@ -102,6 +106,45 @@ def test_full_profile_on_a_cpu_asks_first(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "--profile quick" in result.stderr and "--yes" in result.stderr and "would take about" in result.stderr
     assert not (tmp_path / "runs").exists()
+
+
+# --- a full-like profile, given as a path (slow) --------------------------------------------
+
+@pytest.mark.slow
+def test_a_full_like_profile_given_as_a_path_trains_the_whole_split(tmp_path: Path) -> None:
+    """The shipped full.yaml with only dataset, experiments, size and epochs changed: the run must
+    train the whole generated split at the device's default batch, and the report must render."""
+    raw = yaml.safe_load((PROFILE_DIR / "full.yaml").read_text())
+    raw.update(dataset="fake", experiments=["alexnet"])
+    raw["defaults"].update(image_size=64, epochs=1)
+    path = tmp_path / "mine" / "fulllike.yaml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump(raw))
+    runs, report = tmp_path / "runs", tmp_path / "report"
+
+    result = labutils("lab", "--profile", str(path), "--runs", str(runs), "--report-dir", str(report))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    folder = runs / "fulllike" / "alexnet" / "seed0"
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert (metrics["train_images"], metrics["val_images"], metrics["test_images"]) == split_sizes("fake")
+    assert split_sizes("fake") == (900, 100, 200)
+    batch = default_batch_size(pick_device(None))
+    assert metrics["batch_size"] == batch and metrics["epochs"] == 1 and metrics["image_size"] == 64
+    assert metrics["lr"] == pytest.approx(recipe_for("alexnet", "alexnet", False).scaled_lr(batch))
+    config = json.loads((folder / "config.json").read_text())
+    assert config["train_samples"] is None and config["workers"] == default_workers()
+    text = visible_text((report / "report.html").read_text())
+    assert "Profile fulllike" in text and "900 / 100 / 200" in text
+
+    # A student re-running one experiment's notebook does not replace the complete run.
+    import papermill
+
+    best = (folder / "best.pt").stat().st_mtime_ns
+    rerun = tmp_path / "rerun.ipynb"
+    papermill.execute_notebook(str(TRAIN_NOTEBOOK), str(rerun), parameters={"out": str(folder)},
+                               kernel_name="python3", cwd=str(TRAIN_NOTEBOOK.parent), progress_bar=False)
+    assert (folder / "best.pt").stat().st_mtime_ns == best
+    assert "already holds a complete run" in rerun.read_text()
 
 
 # --- the smoke lab, end to end (slow) -------------------------------------------------------
@@ -128,6 +171,9 @@ def test_smoke_run_folders_are_complete(smoke: dict, experiment: str) -> None:
     assert 0 <= metrics["test_acc"] <= 1
     assert len((folder / "history.csv").read_text().strip().splitlines()) == 1 + metrics["epochs"]
     assert (folder / "best.pt").stat().st_size > 0
+    # The run used what the profile and RunConfig's defaults say, nothing else.
+    expected = load_profile("smoke").config(experiment, 0, smoke["root"] / "runs").to_dict()
+    assert json.loads((folder / "config.json").read_text()) == {**expected, "out": str(folder)}
     executed = nbformat.read(folder / "02_train.ipynb", as_version=4)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert injected and f'experiment = "{experiment}"' in injected[0].source

@@ -1,0 +1,159 @@
+"""``RunConfig`` is the one home of a run's options: the command line, the profiles, the lab
+runner and the training notebook all derive from it, and each shipped profile resolves to
+what it says plus RunConfig's defaults, never to a notebook's interactive values."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from labutils.__main__ import _config, build_parser
+from labutils.config import FIELD_NAMES, NOT_IN_PROFILE, PROFILE_KEYS, RunConfig, default_of
+from labutils.data import split_sizes
+from labutils.device import pick_device
+from labutils.errors import LabError
+from labutils.models import LAB_EXPERIMENTS, spec
+from labutils.pipeline import TRAIN_NOTEBOOK, notebook_parameters
+from labutils.profiles import load_profile
+from labutils.recipe import default_batch_size, recipe_for
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def parse(*args: str) -> RunConfig:
+    return _config(build_parser().parse_args(list(args)))
+
+
+def test_the_command_line_defaults_are_runconfigs():
+    assert parse("train", "--experiment", "alexnet") == RunConfig(experiment="alexnet")
+    assert parse("test", "--experiment", "alexnet", "--checkpoint", "x.pt") == RunConfig(experiment="alexnet")
+
+
+def test_every_field_is_an_option_of_train():
+    """Each field, set to a value other than its default on the command line, lands in the config."""
+    values = {"dataset": "fake", "data_root": "d", "image_size": 96, "batch_size": 8, "seed": 3,
+              "val_fraction": 0.2, "train_samples": 10, "val_samples": 5, "test_samples": 6, "device": "cpu",
+              "workers": 1, "epochs": 2, "lr": 0.5, "warmup_epochs": 0.5, "out": "runs/x"}
+    args = ["train", "--experiment", "googlenet", "--random-weights", "--resume", "--no-progress"]
+    for name, value in values.items():
+        args += [f"--{name.replace('_', '-')}", str(value)]
+    config = parse(*args)
+    assert config == RunConfig(experiment="googlenet", random_weights=True, resume=True, progress=False, **values)
+    assert set(values) | {"experiment", "random_weights", "resume", "progress", "force"} == set(FIELD_NAMES)
+
+
+def test_help_shows_runconfigs_defaults(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"[{default_of('image_size')}]" in text and f"epochs [{default_of('epochs')}]" in text
+    assert f"[{default_of('val_fraction')}]" in text and "[128 on a GPU, 32 on a CPU]" in text
+
+
+def test_a_config_file_round_trips(tmp_path):
+    """What torchrun's processes read: every field, exactly."""
+    config = RunConfig(experiment="googlenet", dataset="fake", epochs=2, lr=0.01, train_samples=5, seed=3,
+                       force=True, progress=False, random_weights=True, out="runs/x", warmup_epochs=0.25)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config.to_dict()))
+    assert parse("train", "--config", str(path)) == config
+
+
+def test_profile_keys_are_the_fields_a_profile_may_set(tmp_path):
+    assert set(PROFILE_KEYS) | set(NOT_IN_PROFILE) == set(FIELD_NAMES)
+    assert {"image_size", "epochs", "batch_size", "lr", "warmup_epochs", "train_samples"} <= set(PROFILE_KEYS)
+    profile = tmp_path / "p.yaml"
+    profile.write_text("dataset: fake\nexperiments: [alexnet]\ndefaults: {out: somewhere}\n")
+    with pytest.raises(LabError, match="'out' cannot be set here: the runner writes to"):
+        load_profile(str(profile))
+
+
+@pytest.mark.parametrize("name", ["smoke", "quick", "full"])
+def test_shipped_profiles_resolve_to_profile_plus_runconfig_defaults(name, tmp_path):
+    profile = load_profile(name)
+    device = pick_device(None)
+    for experiment, seed in profile.runs():
+        config = profile.config(experiment, seed, tmp_path)
+        asked = profile.parameters(experiment, seed)
+        for f in fields(RunConfig):
+            if f.name in asked:
+                assert getattr(config, f.name) == asked[f.name], f.name
+            elif f.name not in ("batch_size", "lr", "warmup_epochs", "workers", "out", "data_root"):
+                assert getattr(config, f.name) == f.default, f.name
+        recipe = recipe_for(experiment, spec(experiment).family, spec(experiment).pretrained)
+        assert config.batch_size == asked.get("batch_size", default_batch_size(device))
+        assert config.lr == pytest.approx(asked.get("lr", recipe.scaled_lr(config.batch_size)))
+        assert config.warmup_epochs == asked.get("warmup_epochs", recipe.warmup_epochs)
+        assert config.out == str(tmp_path / profile.name / experiment / f"seed{seed}")
+        assert Path(config.data_root).is_absolute()
+
+
+def test_the_full_profile_trains_all_of_cifar10():
+    full = load_profile("full")
+    assert full.experiments == LAB_EXPERIMENTS
+    for experiment, seed in full.runs():
+        config = full.config(experiment, seed)
+        sizes = split_sizes(config.dataset, config.val_fraction, config.train_samples, config.val_samples,
+                            config.test_samples)
+        assert (config.dataset, sizes) == ("cifar10", (45_000, 5_000, 10_000))
+        assert (config.image_size, config.epochs) == (224, 10)
+        assert config.batch_size == default_batch_size(pick_device(None))
+
+
+def test_the_notebook_takes_every_field_and_the_runner_passes_every_field():
+    cell = next(c for c in nbformat.read(TRAIN_NOTEBOOK, as_version=4).cells
+                if "parameters" in c.metadata.get("tags", []))
+    assigned = [node.targets[0].id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)]
+    assert sorted(assigned) == sorted([*FIELD_NAMES, "profile", "nproc_per_node"])
+    config = load_profile("full").config("googlenet", 0)
+    passed = notebook_parameters(config, "full", force=False, nproc_per_node=1)
+    assert set(passed) == set(assigned)
+    assert all(passed[name] == getattr(config, name) for name in FIELD_NAMES if name not in ("resume", "force"))
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"seed": 2**40}, "seed must lie between 0 and"),
+    ({"seed": -1}, "seed must lie between 0 and"),
+    ({"image_size": 100_000}, "image size 100000 is too large"),
+    ({"device": "tpu"}, "unknown device 'tpu'"),
+    ({"warmup_epochs": 0.0}, "warmup epochs must be a positive number"),
+    ({"lr": float("inf")}, "lr must be a positive number"),
+])
+def test_values_are_checked_where_they_enter(values, message, tmp_path):
+    with pytest.raises(LabError, match=message):
+        RunConfig.from_dict({"experiment": "alexnet", **values})
+    profile = tmp_path / "p.yaml"
+    seeds = {"seeds": [values.pop("seed")]} if "seed" in values else {}
+    profile.write_text(yaml.safe_dump({"dataset": "fake", "experiments": ["alexnet"], "defaults": values, **seeds}))
+    with pytest.raises(LabError, match=message):
+        load_profile(str(profile))
+
+
+def test_a_profile_that_is_not_utf8_is_one_line(tmp_path):
+    profile = tmp_path / "p.yaml"
+    profile.write_bytes(b"dataset: fake\nexperiments: [alexnet]\ndescription: \xff\xfe caf\xe9\n")
+    with pytest.raises(LabError, match="is not UTF-8 text"):
+        load_profile(str(profile))
+
+
+def test_dry_run_prints_the_resolved_full_profile_and_trains_nothing(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "labutils", "lab", "--profile", "full", "--dry-run",
+                             "--runs", str(tmp_path / "runs")], cwd=REPO, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=300)
+    assert result.returncode == 0, result.stderr
+    batch = default_batch_size(pick_device(None))
+    for experiment in LAB_EXPERIMENTS:
+        line = next(line for line in result.stdout.splitlines() if line.startswith(f"{experiment} seed 0 "))
+        assert "45,000 / 5,000 / 10,000" in line and "224px" in line and f" {batch} " in line
+        assert str(tmp_path / "runs" / "full" / experiment / "seed0") in line
+    assert "nothing trained" in result.stdout
+    assert not (tmp_path / "runs").exists()
