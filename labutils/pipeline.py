@@ -166,7 +166,7 @@ def print_plan(profile: Profile, plan: dict[tuple[str, int], RunConfig]) -> None
     """``lab --dry-run``: each run's resolved settings and estimated time; trains nothing."""
     from .device import pick_device
 
-    print(f"lab: profile '{profile.name}' ({profile.path}): {profile.description}")
+    print(f"lab: profile '{profile.name}' ({_shown(profile.path)}): {profile.description}")
     headers = ["run", "dataset", "train / val / test", "size", "epochs", "batch", "lr", "device", "CPU estimate",
                "run folder"]
     rows = []
@@ -178,7 +178,7 @@ def print_plan(profile: Profile, plan: dict[tuple[str, int], RunConfig]) -> None
         rows.append([f"{experiment} seed {seed}", config.dataset, counts, f"{config.image_size}px",
                      str(config.epochs), str(config.batch_size), f"{config.lr:.3g}",
                      pick_device(config.device).type, fmt_clock(estimate) if estimate is not None else "?",
-                     config.out])
+                     _shown(config.out)])
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     for row in [headers, *rows]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
@@ -186,6 +186,14 @@ def print_plan(profile: Profile, plan: dict[tuple[str, int], RunConfig]) -> None
     if estimates and None not in estimates:
         print(f"lab: about {fmt_clock(sum(estimates))} on a 2-core CPU in all (estimated; a GPU takes a fraction)")
     print("lab: dry run: nothing trained")
+
+
+def _shown(path: str | Path) -> str:
+    """``path`` relative to the working folder when it lies below it (shorter to read)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def run_lab(profile: str, force: bool = False, runs: str = "runs", report_dir: str = "report",
