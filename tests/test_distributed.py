@@ -1,8 +1,11 @@
 """Two processes through torchrun (gloo on the CPU) train like one process with the same global batch."""
 
+import json
 import os
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 import torch
@@ -65,3 +68,19 @@ def test_metrics_agree_with_one_process_of_the_same_global_batch(runs):
         assert b["val_loss"] == pytest.approx(a["val_loss"], rel=0.02)
         assert b["val_acc"] == pytest.approx(a["val_acc"], abs=0.1)
     assert two["test_loss"] == pytest.approx(one["test_loss"], rel=0.02)
+
+
+def test_torchrun_processes_read_the_resolved_config_from_a_file(tmp_path, monkeypatch):
+    """What a notebook or the lab starts with nproc_per_node > 1: every process reads one JSON config."""
+    from labutils.__main__ import _config, build_parser
+    from labutils.experiment import run_experiment_with_torchrun
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    leftovers = lambda: set(Path(tempfile.gettempdir()).glob("labutils-run-*.json"))
+    before = leftovers()
+    config = _config(build_parser().parse_args([*ARGS, "--epochs", "1", "--warmup-epochs", "0.5",
+                                                "--out", str(tmp_path / "run")])).resolved()
+    metrics = run_experiment_with_torchrun(config, nproc_per_node=2)
+    assert metrics["status"] == "complete" and metrics["processes"] == 2
+    assert json.loads(RunFolder(tmp_path / "run").config.read_text()) == config.to_dict()
+    assert leftovers() == before  # the config file is removed
