@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from .errors import LabError
+from .profile_yaml import description_text, load_unique_keys
 
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "profiles"
 PROFILE_KEYS = ("description", "dataset", "seeds", "experiments", "defaults", "overrides")
@@ -86,7 +87,7 @@ def load_profile(name: str, directory: Path = PROFILE_DIR) -> Profile:
 
     path = profile_path(name, directory)
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = load_unique_keys(path.read_text())
     except yaml.YAMLError as error:
         raise LabError(f"{path} is not valid YAML: {' '.join(str(error).split())}") from error
     where = f"profile {path.name}"
@@ -126,7 +127,7 @@ def load_profile(name: str, directory: Path = PROFILE_DIR) -> Profile:
                     f"{where}: overrides of {experiment}")
 
     profile = Profile(
-        name=path.stem, description=" ".join(str(raw.get("description", "")).split()),
+        name=path.stem, description=description_text(raw.get("description"), where),
         dataset=raw["dataset"], seeds=tuple(seeds), experiments=tuple(experiments),
         defaults=defaults, overrides={k: dict(v or {}) for k, v in overrides.items()}, path=path,
     )
