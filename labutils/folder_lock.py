@@ -78,8 +78,8 @@ def lock_folder(path: str | Path, option: str = "--out") -> None:
         if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
             raise LabError(f"cannot lock {path}: {error.strerror}") from None
         who = f"process {holder}" if holder else "another process"
-        raise FolderInUseError(f"{path} is in use by {who} (another train or lab writing the same run "
-                               f"folder); wait for it to finish, stop it, or pass another {option}") from None
+        raise FolderInUseError(f"{path} is in use by {who} (another labutils command writing into it); "
+                               f"wait for it to finish, stop it, or pass another {option}") from None
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
     _held[folder] = fd

@@ -254,8 +254,8 @@ def _check_folders(spec: Profile, runs_dir: Path, report_dir: Path, todo: list[t
                    force: bool) -> None:
     """Before training anything: every folder the lab writes can be written, no run folder is in use
     by another process, and none holds results that only --force may replace (``LabError`` otherwise)."""
-    from .run_guard import reuse_problem
     from .folder_lock import lock_folder, release_folder
+    from .run_guard import reuse_problem
 
     make_folder(runs_dir / spec.name, "--runs")
     make_folder(report_dir, "--report-dir")
@@ -269,8 +269,9 @@ def _check_folders(spec: Profile, runs_dir: Path, report_dir: Path, todo: list[t
 
 
 def _record(folder: RunFolder, status: str, experiment: str, seed: int, wait_s: float = 0.0) -> None:
-    """Record why a run is not complete, unless its notebook did, another process holds the
-    folder, or its metrics.json is damaged (then it is left for the user to see)."""
+    """Record why a run is not complete where its status says nothing yet (none, or ``running``):
+    not over what its notebook recorded, a complete run, a damaged metrics.json (left for the user
+    to see), or a folder another process holds."""
     from .folder_lock import release_folder, try_lock_folder
 
     deadline = time.monotonic() + wait_s
@@ -279,8 +280,7 @@ def _record(folder: RunFolder, status: str, experiment: str, seed: int, wait_s: 
             return
         time.sleep(0.2)
     try:
-        current = folder.status() or ""
-        if not folder.metrics_problem() and not current.startswith(("failed", "interrupted")):
+        if not folder.metrics_problem() and folder.status() in (None, "running"):
             folder.mark(status, experiment=experiment, seed=seed)
     except LabError:
         pass  # the disk is full: the lab's own message still says what failed
