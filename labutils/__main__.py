@@ -1,7 +1,9 @@
 """The lab's command line: ``python -m labutils {train,test,lab,report,bench}``.
 
 Mistakes in the input (an unknown name, a bad value, missing data) end with one line on stderr
-saying what to do, and exit status 2. An interrupted run exits with 130 after saving its state.
+saying what to do, and exit status 2. A stop request (Ctrl-C, SIGTERM), from the first line of
+``main`` on, ends with one line and exit status 130, after recording it in the run folder.
+Heavy modules (torch) are imported inside ``main``, where a stop request is already handled.
 """
 
 from __future__ import annotations
@@ -9,10 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import distributed
 from .cli_types import positive_int
 from .config import RunConfig, add_cli_options, config_from_args
 from .errors import LabError
+from .interrupt import signal_name, stops_raise
 from .profiles import profile_names
 
 EXIT_USAGE = 2
@@ -93,6 +95,18 @@ def _test(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    with stops_raise():  # first: SIGTERM and Ctrl-C raise from here on, imports included
+        try:
+            return _run_command(argv)
+        except KeyboardInterrupt as stop:
+            print(f"error: stopped by {signal_name(stop)}; nothing was lost: rerun the same command to start "
+                  "again", file=sys.stderr)
+            return EXIT_INTERRUPTED
+
+
+def _run_command(argv: list[str] | None) -> int:
+    from . import distributed
+
     args = build_parser().parse_args(argv)
     try:
         if args.command == "train":
@@ -115,9 +129,6 @@ def main(argv: list[str] | None = None) -> int:
         if distributed.is_main():  # under torchrun every process has the same message
             print(f"error: {error}", file=sys.stderr)
         return EXIT_INTERRUPTED if isinstance(error, TrainingInterrupted) else EXIT_USAGE
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
     finally:
         distributed.teardown()
     return EXIT_USAGE

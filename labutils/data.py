@@ -129,24 +129,12 @@ def load_image_folder(root: str | Path, store_size: int | None = None) -> tuple[
 
     Images keep their size when all share one (e.g. CIFAR-10 exported as PNGs); otherwise each
     is resized (shorter side) and centre-cropped to ``store_size`` pixels (default 256, the
-    handout's resize before its 224 crop).
+    handout's resize before its 224 crop). Hidden files and folders (``.ipynb_checkpoints``,
+    ``.DS_Store``) are skipped; an empty class folder, or a folder inside a class folder, is an
+    error that names it.
     """
     root = Path(root)
-    parts = []
-    for part in ("train", "test"):
-        folder = root / part
-        if not folder.is_dir():
-            raise DataUnavailableError(
-                f"{folder} does not exist: an imagefolder root needs train/<class>/ and test/<class>/ sub-folders"
-            )
-        classes = sorted(d.name for d in folder.iterdir() if d.is_dir())
-        files = [(f, c) for c, name in enumerate(classes) for f in sorted((folder / name).iterdir())
-                 if f.suffix.lower() in IMAGE_SUFFIXES]
-        if not files:
-            raise DataUnavailableError(f"{folder} holds no images (.png, .jpg, ...) in class sub-folders")
-        if len({c for _, c in files}) < 2:
-            raise DataUnavailableError(f"{folder} has images of only one class: a classifier needs at least two")
-        parts.append((classes, files))
+    parts = [_class_files(root / part) for part in ("train", "test")]
     (train_classes, train_files), (test_classes, test_files) = parts
     if train_classes != test_classes:
         raise DataUnavailableError(
@@ -154,6 +142,41 @@ def load_image_folder(root: str | Path, store_size: int | None = None) -> tuple[
         )
     return (_read_images(train_files, train_classes, store_size),
             _read_images(test_files, train_classes, store_size))
+
+
+def _visible(folder: Path) -> list[Path]:
+    """The entries of ``folder`` that are not hidden (Jupyter's checkpoints, macOS's .DS_Store), sorted."""
+    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def _class_files(folder: Path) -> tuple[list[str], list[tuple[Path, int]]]:
+    """The class names of ``folder`` (its sub-folders) and its images with their class index."""
+    if not folder.is_dir():
+        raise DataUnavailableError(
+            f"{folder} does not exist: an imagefolder root needs train/<class>/ and test/<class>/ sub-folders"
+        )
+    entries = _visible(folder)
+    classes = [d.name for d in entries if d.is_dir()]
+    loose = [p for p in entries if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    if loose:
+        raise DataUnavailableError(f"{loose[0]} is not in a class folder: images go into {folder}/<class>/")
+    files = []
+    for index, name in enumerate(classes):
+        entries = _visible(folder / name)
+        nested = [p for p in entries if p.is_dir()]
+        if nested:
+            raise DataUnavailableError(f"{nested[0]} is a folder inside the class folder {folder / name}: images "
+                                       "must sit directly in their class folder; move them up or remove it")
+        images = [(p, index) for p in entries if p.suffix.lower() in IMAGE_SUFFIXES]
+        if not images:
+            raise DataUnavailableError(f"the class folder {folder / name} holds no images (.png, .jpg, ...): "
+                                       "add its images or remove the class from both train/ and test/")
+        files += images
+    if not files:
+        raise DataUnavailableError(f"{folder} holds no images (.png, .jpg, ...) in class sub-folders")
+    if len(classes) < 2:
+        raise DataUnavailableError(f"{folder} has images of only one class: a classifier needs at least two")
+    return classes, files
 
 
 def _read_images(files: list[tuple[Path, int]], classes: list[str], store_size: int | None) -> ImageSet:

@@ -20,48 +20,20 @@ from .config import RESUME_KEYS, RunConfig
 from .data import make_splits
 from .device import device_name, is_out_of_memory, peak_memory_mb, pick_device, reset_peak_memory
 from .errors import LabError
+from .folder_lock import release_folder
+from .interrupt import shielded, signal_name
 from .loader import BatchLoader
 from .recipe import make_optimizer, make_scheduler, recipe_for
 from .results import RunFolder, atomic_write_json, load_checkpoint, load_weights
+from .run_guard import prepare_run, record_stop
 from .test_module import test_model
-from .train_module import NonFiniteLossError, TrainingInterrupted, train_model
+from .train_module import TrainingInterrupted, train_model
 
 def check_image_size(model: nn.Module, experiment: str, image_size: int) -> None:
     minimum = getattr(model, "min_image_size", 1)
     if image_size < minimum:
         raise LabError(f"image size {image_size} is too small for {experiment}: "
                        f"it needs at least {minimum}x{minimum} pixels (--image-size {minimum} or more)")
-
-
-def prepare_run(config: RunConfig) -> tuple[RunFolder, dict | None]:
-    """The run folder, made ready for this config; with the state to resume from, if any.
-
-    A complete run is never overwritten without ``force``; an unfinished one is continued only
-    when asked (``resume``) or started over with ``force``.
-    """
-    run = RunFolder(config.run_dir)
-    status = run.status()
-    if config.force:
-        run.clear()
-        return run, None
-    if status == "complete":
-        acc = (run.read_metrics() or {}).get("test_acc")
-        raise LabError(f"{run.path} already holds a complete run (test accuracy {acc:.2%}); "
-                       "pass --force to train it again, or --out to write elsewhere")
-    if run.last.exists():
-        if not config.resume:
-            raise LabError(f"{run.path} holds an unfinished run ({status or 'no status'}); "
-                           "pass --resume to continue it or --force to start over")
-        state = load_checkpoint(run.last)
-        saved = state.get("config", {})
-        for key in RESUME_KEYS:
-            if key in saved and saved[key] != getattr(config, key):
-                raise LabError(f"cannot resume {run.path}: it was started with {key}={saved[key]!r}, "
-                               f"this run asks {key}={getattr(config, key)!r}; use the same options or --force")
-        return run, state
-    if status is not None or run.history.exists():
-        run.clear()  # a run killed before its first checkpoint: nothing to keep
-    return run, None
 
 
 def make_loaders(config: RunConfig, splits, pretrained: bool, device: torch.device) -> dict[str, BatchLoader]:
@@ -81,13 +53,14 @@ def test_checkpoint(config: RunConfig, checkpoint: str | Path) -> dict:
     """Score a saved checkpoint of ``config.experiment`` on the test images."""
     config = config.resolved()
     spec = models.spec(config.experiment)
+    state = load_checkpoint(checkpoint)  # a wrong path or file is told before the data is loaded
     device = pick_device(config.device)
     splits = make_splits(config.dataset, config.data_root, seed=config.seed, val_fraction=config.val_fraction,
                          test_samples=config.test_samples)
     # The weights come from the checkpoint: no need to fetch ImageNet's for a pretrained experiment.
     model = models.build_model(config.experiment, num_classes=len(splits.classes), random_weights=True)
     check_image_size(model, config.experiment, config.image_size)
-    load_weights(model, load_checkpoint(checkpoint), checkpoint, config.experiment)
+    load_weights(model, state, checkpoint, config.experiment)
     loaders = make_loaders(config, splits, spec.pretrained, device)
     return test_model(model.to(device), loaders, nn.CrossEntropyLoss(), device)
 
@@ -95,8 +68,20 @@ def test_checkpoint(config: RunConfig, checkpoint: str | Path) -> dict:
 def run_experiment(config: RunConfig) -> dict:
     """Train, validate and test one experiment; write and return its ``metrics.json``.
 
-    Under ``torchrun`` every process runs this; rank 0 alone writes the run folder.
+    Under ``torchrun`` every process runs this; rank 0 alone writes the run folder, which it
+    holds locked from the first check to the last write. A stop request (Ctrl-C, SIGTERM) at
+    any point ends in ``TrainingInterrupted``, with the status recorded in the run folder.
     """
+    try:
+        return _train_and_test(config)
+    except KeyboardInterrupt as stop:  # also interrupt.Stopped (SIGTERM) outside the training loop
+        raise record_stop(RunFolder(config.run_dir), signal_name(stop)) from None
+    finally:
+        release_folder(config.run_dir)
+
+
+def _train_and_test(config: RunConfig) -> dict:
+    """``run_experiment``'s work, once the stop handling is in place."""
     device = distributed.setup(config.device) or pick_device(config.device)
     config = config.resolved()
     spec = models.spec(config.experiment)
@@ -175,8 +160,9 @@ def run_experiment(config: RunConfig) -> dict:
         "status": "complete",
     }
     if run is not None:
-        run.write_metrics(metrics)
-        run.last.unlink(missing_ok=True)  # complete: nothing to resume, and it is the largest file
+        with shielded():  # the status and the removal of last.pt together
+            run.write_metrics(metrics)
+            run.last.unlink(missing_ok=True)  # complete: nothing to resume, and it is the largest file
         print(f"{config.experiment}: complete, best epoch {best['epoch']}, test accuracy {test['test_acc']:.2%} "
               f"-> {run.metrics}", flush=True)
     return metrics
@@ -199,13 +185,19 @@ def place_model(model: nn.Module, device: torch.device) -> nn.Module:
 @contextmanager
 def _status_on_failure(run: RunFolder | None, batch_size: int, device: torch.device):
     """Record in the run folder why a run stopped, so it never looks complete or still running."""
-    mark = run.mark if run is not None else lambda status: None
+    def mark(status: str) -> None:
+        if run is not None:
+            try:
+                run.mark(status)
+            except LabError:
+                pass  # the disk is full: the error raised below says so
+
     try:
         yield
     except TrainingInterrupted as error:
         mark(f"interrupted: {error}")
         raise
-    except NonFiniteLossError as error:
+    except LabError as error:  # a loss that became NaN, a checkpoint that could not be written, ...
         mark(f"failed: {error}")
         raise
     except Exception as error:

@@ -12,7 +12,10 @@ to ``<report>/report.html`` and ``report.pdf``.
 from __future__ import annotations
 
 import functools
+import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,8 @@ from typing import Any
 from .config import RunConfig
 from .data import split_sizes
 from .errors import LabError
+from .folder_lock import make_folder
+from .interrupt import shielded
 from .profiles import Profile, load_profile
 from .results import RunFolder
 
@@ -27,6 +32,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 TRAIN_NOTEBOOK = NOTEBOOK_DIR / "02_train.ipynb"
 REPORT_NOTEBOOK = NOTEBOOK_DIR / "03_report.ipynb"
+REPORT_HTML, REPORT_PDF, REPORT_EXECUTED = "report.html", "report.pdf", f"executed/{REPORT_NOTEBOOK.name}"
+REPORT_FILES = (REPORT_EXECUTED, REPORT_PDF, REPORT_HTML)  # the order they are replaced in: the HTML last
+RENDER_TEMP_PATTERN = ".render-*.tmp"
 KERNEL = "python3"  # inside a venv, jupyter_client runs it with the venv's own Python
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -40,6 +48,8 @@ CPU_EVAL_SPEEDUP = 3.0
 CPU_RUN_OVERHEAD_S = 15.0
 # Longer than this on a CPU, and the lab asks for --yes first.
 LONG_CPU_LAB_S = 3 * 3600
+# After a stop, how long the lab waits for the notebook's kernel to let go of its run folder.
+STOPPED_KERNEL_WAIT_S = 10.0
 
 
 def fmt_clock(seconds: float) -> str:
@@ -218,6 +228,7 @@ def run_lab(profile: str, force: bool = False, runs: str = "runs", report_dir: s
     todo = {key: config for key, config in plan.items() if force or not RunFolder(config.run_dir).is_complete()}
     if not _check_duration(spec, todo, yes):
         return EXIT_USAGE
+    _check_folders(spec, runs_dir, Path(report_dir), todo, force)
 
     print(f"lab: profile '{spec.name}': {spec.description}", flush=True)
     skipping = len(plan) - len(todo)
@@ -230,9 +241,9 @@ def run_lab(profile: str, force: bool = False, runs: str = "runs", report_dir: s
     for index, ((experiment, seed), config) in enumerate(plan.items(), start=1):
         tag = f"[{index}/{len(plan)}] {experiment} seed {seed}"
         if (experiment, seed) not in todo:
-            accuracy = (RunFolder(config.run_dir).read_metrics() or {}).get("test_acc") or 0.0
-            print(f"{tag}: already complete (test acc {accuracy:.1%}), skipped; --force trains it again",
-                  flush=True)
+            accuracy = (RunFolder(config.run_dir).read_metrics() or {}).get("test_acc")
+            accuracy = f"{accuracy:.1%}" if isinstance(accuracy, (int, float)) else "unknown"
+            print(f"{tag}: already complete (test acc {accuracy}), skipped; --force trains it again", flush=True)
             continue
         outcome = _train_one(config, tag, spec.name, force, nproc_per_node, progress)
         if outcome is None:
@@ -241,7 +252,7 @@ def run_lab(profile: str, force: bool = False, runs: str = "runs", report_dir: s
             failed.append((tag, outcome))
 
     if not todo and _report_is_current(spec, runs_dir, Path(report_dir)):
-        print(f"lab: nothing to train, and {Path(report_dir) / 'report.html'} is up to date "
+        print(f"lab: nothing to train, and {Path(report_dir) / REPORT_HTML} is up to date "
               f"(python -m labutils report --profile {profile} renders it again)", flush=True)
         return EXIT_OK
     report_status = render_report(str(spec.path), runs=str(runs_dir), report_dir=report_dir)
@@ -271,10 +282,11 @@ def _train_one(config: RunConfig, tag: str, profile: str, force: bool, nproc_per
     try:
         _execute(TRAIN_NOTEBOOK, run_dir / TRAIN_NOTEBOOK.name, parameters, echo=True)
         problem = None if folder.is_complete() else f"failed: the notebook ended with status {folder.status()!r}"
-    except KeyboardInterrupt:
-        if folder.status() in (None, "running"):
-            folder.mark("interrupted: the lab was stopped", experiment=config.experiment, seed=config.seed)
-        print(f"\n{tag}: interrupted after {fmt_clock(time.perf_counter() - started)}; "
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (interrupt.Stopped)
+        # The notebook's kernel records its own stop; once papermill has ended it, say so where it could not.
+        _record(folder, "interrupted: the lab was stopped", config.experiment, config.seed,
+                wait_s=STOPPED_KERNEL_WAIT_S)
+        print(f"\n{tag}: {stop or 'interrupted'} after {fmt_clock(time.perf_counter() - started)}; "
               "rerun the same command to continue (unfinished runs resume)", file=sys.stderr, flush=True)
         return None
     except Exception as error:  # PapermillExecutionError, a dead kernel, ...: record it, go on
@@ -284,8 +296,7 @@ def _train_one(config: RunConfig, tag: str, profile: str, force: bool, nproc_per
     if problem is None:
         outcome = f"done in {fmt_clock(seconds)} (test acc {folder.read_metrics()['test_acc']:.1%})"
     else:
-        if not (folder.status() or "").startswith(("failed", "interrupted")):
-            folder.mark(problem, experiment=config.experiment, seed=config.seed)
+        _record(folder, problem, config.experiment, config.seed)
         outcome = (f"FAILED after {fmt_clock(seconds)}: {problem.removeprefix('failed: ')} "
                    f"(see {run_dir / TRAIN_NOTEBOOK.name})")
     progress.finish_run(seconds)
@@ -293,11 +304,49 @@ def _train_one(config: RunConfig, tag: str, profile: str, force: bool, nproc_per
     return problem or ""
 
 
+def _check_folders(spec: Profile, runs_dir: Path, report_dir: Path, todo: dict[tuple[str, int], RunConfig],
+                   force: bool) -> None:
+    """Before training anything: every folder the lab writes can be written, no run folder is in use
+    by another process, and none holds results that only --force may replace (``LabError`` otherwise)."""
+    from .folder_lock import lock_folder, release_folder
+    from .run_guard import reuse_problem
+
+    make_folder(runs_dir / spec.name, "--runs")
+    make_folder(report_dir, "--report-dir")
+    for experiment, seed in todo:
+        folder = RunFolder(spec.run_dir(runs_dir, experiment, seed))
+        lock_folder(folder.path, "--runs")
+        release_folder(folder.path)
+        problem = None if force else reuse_problem(folder, resume=folder.last.exists(), elsewhere="--runs")
+        if problem is not None:
+            raise LabError(problem)
+
+
+def _record(folder: RunFolder, status: str, experiment: str, seed: int, wait_s: float = 0.0) -> None:
+    """Record why a run is not complete where its status says nothing yet (none, or ``running``):
+    not over what its notebook recorded, a complete run, a damaged metrics.json (left for the user
+    to see), or a folder another process holds."""
+    from .folder_lock import release_folder, try_lock_folder
+
+    deadline = time.monotonic() + wait_s
+    while not try_lock_folder(folder.path):
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(0.2)
+    try:
+        if not folder.metrics_problem() and folder.status() in (None, "running"):
+            folder.mark(status, experiment=experiment, seed=seed)
+    except LabError:
+        pass  # the disk is full: the lab's own message still says what failed
+    finally:
+        release_folder(folder.path)
+
+
 def _report_is_current(spec: Profile, runs_dir: Path, report_dir: Path) -> bool:
     """True when ``report_dir`` holds a report of these runs newer than every file it was made from."""
     import nbformat
 
-    html, executed = report_dir / "report.html", report_dir / "executed" / REPORT_NOTEBOOK.name
+    html, executed = report_dir / REPORT_HTML, report_dir / REPORT_EXECUTED
     if not html.exists() or not executed.exists():
         return False
     try:
@@ -320,15 +369,37 @@ def report_parameters(spec: Profile, runs_dir: Path) -> dict[str, str]:
 def render_report(profile: str, runs: str = "runs", report_dir: str = "report") -> int:
     """Execute ``03_report.ipynb`` over the run folders of ``profile``, render HTML and PDF.
 
+    Everything is made in a temporary folder inside ``report_dir``, which then replaces the
+    report's files together (or, when stopped before, not at all), so an HTML and a PDF in
+    ``report_dir`` always come from the same run of the notebook.
+
     Returns 0 when the report rendered, 1 when the report notebook failed (the HTML is still
     written and shows where).
     """
-    from .render import render_html, render_pdf
+    from .folder_lock import lock_folder, release_folder
 
     spec = load_profile(profile)  # an unknown name or a missing file fails here, saying what to give
     runs_dir = Path(runs).resolve()
     report_dir = Path(report_dir)
-    executed = report_dir / "executed" / REPORT_NOTEBOOK.name
+    lock_folder(report_dir, "--report-dir")  # one report at a time; creates the folder or says why not
+    try:
+        for leftover in report_dir.glob(RENDER_TEMP_PATTERN):  # from a process killed while rendering
+            shutil.rmtree(leftover, ignore_errors=True)
+        with tempfile.TemporaryDirectory(dir=report_dir, prefix=".render-", suffix=".tmp") as work:
+            status, printer = _render_into(spec, runs_dir, Path(work))
+            _replace_report(Path(work), report_dir)
+    finally:
+        release_folder(report_dir)
+    pdf = f" and {report_dir / REPORT_PDF} (printed by {printer})" if printer else ""
+    print(f"report: {report_dir / REPORT_HTML}{pdf}", flush=True)
+    return status
+
+
+def _render_into(spec: Profile, runs_dir: Path, work: Path) -> tuple[int, str | None]:
+    """The report's files in ``work``: the executed notebook, the HTML and (when a printer works) the PDF."""
+    from .render import render_html, render_pdf
+
+    executed = work / REPORT_EXECUTED
     if not (runs_dir / spec.name).is_dir():
         print(f"report: no runs of profile '{spec.name}' in {runs_dir} yet (python -m labutils lab "
               f"--profile {spec.name} makes them); the report says so", file=sys.stderr)
@@ -339,13 +410,22 @@ def render_report(profile: str, runs: str = "runs", report_dir: str = "report") 
     except Exception as error:
         if not executed.exists():
             raise LabError(f"the report notebook could not run: {_one_line(error)}") from error
-        print(f"report: the report notebook failed ({_one_line(error)}); {executed} shows where",
-              file=sys.stderr)
+        print(f"report: the report notebook failed ({_one_line(error)}); the report shows where", file=sys.stderr)
         status = EXIT_FAILED
-    html = render_html(executed, report_dir / "report.html")
-    printer = render_pdf(html, report_dir / "report.pdf", notebook=executed)
-    if printer is None:
-        (report_dir / "report.pdf").unlink(missing_ok=True)  # an older PDF would not match the HTML
-    pdf = f" and {report_dir / 'report.pdf'} (printed by {printer})" if printer else ""
-    print(f"report: {html}{pdf}", flush=True)
-    return status
+    html = render_html(executed, work / REPORT_HTML)
+    printer = render_pdf(html, work / REPORT_PDF, notebook=executed)
+    return status, printer
+
+
+def _replace_report(work: Path, report_dir: Path) -> None:
+    """Move the report's files from ``work`` into ``report_dir``, the HTML last (it is what says the
+    report is up to date); an older PDF goes when no new one was printed. A stop request waits
+    for the few renames to finish."""
+    with shielded():
+        for name in REPORT_FILES:
+            target = report_dir / name
+            if (work / name).exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(work / name, target)
+            else:
+                target.unlink(missing_ok=True)

@@ -25,6 +25,7 @@ import yaml
 
 from .config import NOT_IN_PROFILE, PROFILE_KEYS, RunConfig, did_you_mean, run_dir
 from .errors import LabError
+from .profile_yaml import description_text, load_unique_keys
 
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "profiles"
 TOP_LEVEL_KEYS = ("description", "dataset", "seeds", "experiments", "defaults", "overrides")
@@ -93,7 +94,7 @@ def load_profile(name: str, directory: Path = PROFILE_DIR) -> Profile:
 
     path = profile_path(name, directory)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_unique_keys(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise LabError(f"{path} is not UTF-8 text: save the profile as plain UTF-8 YAML") from None
     except yaml.YAMLError as error:
@@ -132,7 +133,7 @@ def load_profile(name: str, directory: Path = PROFILE_DIR) -> Profile:
                     f"{where}: overrides of {experiment}")
 
     profile = Profile(
-        name=path.stem, description=" ".join(str(raw.get("description", "")).split()),
+        name=path.stem, description=description_text(raw.get("description"), where),
         dataset=raw["dataset"], seeds=tuple(seeds), experiments=tuple(experiments),
         defaults=defaults, overrides={k: dict(v or {}) for k, v in overrides.items()}, path=path,
     )

@@ -116,14 +116,25 @@ def _print_with_browser(browser: str, html_path: Path, pdf_path: Path) -> str | 
         try:
             output, _ = process.communicate(timeout=BROWSER_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
+            _end(process)
             return f"{browser} did not finish within {BROWSER_TIMEOUT_S} s"
+        except BaseException:  # a stop request: no browser left writing into the folder being removed
+            _end(process)
+            raise
         if not partial.exists() or not partial.read_bytes().startswith(b"%PDF"):
             last = (output.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
             return f"{browser} exited with status {process.returncode} and wrote no PDF ({last})"
         atomic_write_bytes(pdf_path, partial.read_bytes())
     return None
+
+
+def _end(process: subprocess.Popen) -> None:
+    """Kill a browser with all its helper processes, and reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.communicate()
 
 
 def _print_with_latex(notebook: Path, pdf_path: Path) -> str | None:

@@ -23,9 +23,16 @@ from typing import Any
 from .errors import LabError
 from .paper_tables import REFERENCE_RESULTS
 from .report_format import fmt_count, fmt_duration, fmt_pct, fmt_pp, fmt_rate
-from .results import COMPLETE, RunFolder
+from .results import COMPLETE, RunFileError, RunFolder
 
 MISSING = "missing"
+UNREADABLE = "unreadable"
+UNREADABLE_FIX = "restore the file, or train the run again with --force"
+# What the report reads from a complete run's metrics.json, beyond its status.
+REPORT_NUMBERS = ("params", "epochs", "image_size", "batch_size", "train_images", "val_images", "test_images",
+                  "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "train_time_s",
+                  "images_per_s")
+REPORT_TEXTS = ("dataset", "device")
 LAB_ORDER = ("alexnet", "alexnet_lrn", "googlenet", "alexnet_pretrained", "googlenet_pretrained")
 LABELS = {
     "alexnet": "AlexNet",
@@ -88,12 +95,37 @@ class LabRuns:
 
 
 def read_run(path: Path, experiment: str, seed: int) -> RunRecord:
+    """One run folder; a damaged file makes the run ``unreadable: <file> ...`` rather than an error."""
     folder = RunFolder(path)
+    try:
+        history = folder.read_history()
+        problem = folder.metrics_problem()
+    except RunFileError as error:
+        history, problem = [], str(error)
     metrics = folder.read_metrics()
+    if problem is None and metrics is not None and metrics.get("status") == COMPLETE:
+        problem = report_fields_problem(metrics, folder.metrics)
+    if problem is not None:
+        return RunRecord(experiment, seed, path, f"{UNREADABLE}: {problem} ({UNREADABLE_FIX})")
     if metrics is None:
         status = MISSING if not folder.history.exists() else "interrupted: no metrics.json"
-        return RunRecord(experiment, seed, path, status, {}, folder.read_history())
-    return RunRecord(experiment, seed, path, str(metrics.get("status") or "unknown"), metrics, folder.read_history())
+        return RunRecord(experiment, seed, path, status, {}, history)
+    return RunRecord(experiment, seed, path, str(metrics["status"]), metrics, history)
+
+
+def report_fields_problem(metrics: dict, path: Path) -> str | None:
+    """What a complete run's ``metrics.json`` lacks of what the report reads (None: nothing)."""
+    lacking = [name for name in REPORT_NUMBERS
+               if not isinstance(metrics.get(name), (int, float)) or isinstance(metrics.get(name), bool)]
+    lacking += [name for name in REPORT_TEXTS if not isinstance(metrics.get(name), str)]
+    classes, confusion = metrics.get("classes"), metrics.get("confusion_matrix")
+    if not isinstance(classes, list) or not classes or not all(isinstance(c, str) for c in classes):
+        lacking.append("classes")
+    elif not (isinstance(confusion, list) and len(confusion) == len(classes) and all(
+            isinstance(row, list) and len(row) == len(classes) and all(type(n) is int for n in row)
+            for row in confusion)):
+        lacking.append("confusion_matrix")
+    return f"{path} lacks or garbles {', '.join(lacking)}" if lacking else None
 
 
 def read_lab(runs_dir: str | Path, profile: str) -> LabRuns:
@@ -167,6 +199,8 @@ class ExperimentResults:
 
     def status_text(self) -> str:
         """'complete', or what is wrong, e.g. 'seed 0: failed: ...; seed 1: missing'."""
+        if not self.runs:
+            return "not in this profile"
         problems = [f"seed {r.seed}: {r.status}" for r in self.runs if not r.complete]
         if not problems:
             return COMPLETE
@@ -310,6 +344,8 @@ def project_structure(root: Path) -> list[dict[str, Any]]:
 
     import yaml
 
+    from .profile_yaml import description_text, load_unique_keys
+
     rows = []
     for folder in (root / "labutils", root / "labutils" / "models"):
         for path in sorted(folder.glob("*.py")):
@@ -324,8 +360,8 @@ def project_structure(root: Path) -> list[dict[str, Any]]:
         rows.append({"path": path.relative_to(root).as_posix(), "summary": heading, "classes": [], "modules": []})
     for path in sorted((root / "notebooks" / "profiles").glob("*.yaml")):
         try:
-            description = " ".join(str(yaml.safe_load(path.read_text()).get("description", "")).split())
-        except (OSError, yaml.YAMLError, AttributeError):
+            description = description_text(load_unique_keys(path.read_text()).get("description"), path.name)
+        except (OSError, ValueError, yaml.YAMLError, LabError, AttributeError):
             description = ""
         rows.append({"path": path.relative_to(root).as_posix(), "summary": description.split(". ")[0],
                      "classes": [], "modules": []})

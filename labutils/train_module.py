@@ -103,6 +103,7 @@ def train_model(model: nn.Module, dataloaders: dict, criterion: nn.Module, optim
         }
 
     stopping = False
+    where_saved = "rerun the same command with --resume" if run is not None else "nothing was saved"
     with StopRequest() as stop:
         for epoch in range(start_epoch, num_epochs):
             model.train()
@@ -198,13 +199,24 @@ def train_model(model: nn.Module, dataloaders: dict, criterion: nn.Module, optim
                       f"val loss {row['val_loss']:.4f} acc {row['val_acc']:.2%}  lr {row['lr']:.2g}  "
                       f"{train_seconds:.1f}s + {val['seconds']:.1f}s eval ({row['images_per_s']:.0f} img/s)"
                       f"{'  *best*' if is_best else ''}", flush=True)
-            if stopping and epoch + 1 < num_epochs:
-                where = "rerun the same command with --resume" if run is not None else "nothing was saved"
-                raise TrainingInterrupted(f"stopped by {stop.requested or 'another process'} after epoch {epoch + 1}; {where}")
+            # A request that came during validation or on the epoch's last batch stops here.
+            if epoch + 1 < num_epochs and _agreed(stopping or bool(stop.requested), device):
+                raise TrainingInterrupted(f"stopped by {stop.requested or 'another process'} after epoch "
+                                          f"{epoch + 1}; {where_saved}")
+    # After the last epoch, checked once the handler is gone (a later request raises where the
+    # program is): the test waits for --resume rather than running after a stop.
+    if _agreed(bool(stop.requested), device):
+        raise TrainingInterrupted(f"stopped by {stop.requested or 'another process'} after the last epoch "
+                                  f"({num_epochs}/{num_epochs}), before testing; {where_saved}")
 
     if best_weights is not None:
         network.load_state_dict(best_weights)
     return model, history
+
+
+def _agreed(flag: bool, device: torch.device) -> bool:
+    """True on every process when ``flag`` is true on any of them."""
+    return bool(all_reduce(torch.tensor([float(flag)], device=device), torch.distributed.ReduceOp.MAX).item())
 
 
 def _summed(loss_sum: torch.Tensor, correct: torch.Tensor, seen: int) -> tuple[float, int, int]:

@@ -103,6 +103,29 @@ def test_checkpoint_of_another_architecture(capsys, tmp_path):
            "does not fit the 'googlenet' architecture")
 
 
+def test_checkpoint_given_as_a_folder_asks_for_a_file(capsys, tmp_path):
+    torch.save({"model": AlexNet().state_dict(), "experiment": "alexnet"}, tmp_path / "best.pt")
+    err = _fails(capsys, ["test", "--experiment", "alexnet", "--checkpoint", str(tmp_path), *FAKE[:4]],
+                 "is a folder", str(tmp_path / "best.pt"))
+    assert "corrupted" not in err
+
+
+def test_checkpoint_with_another_number_of_classes_says_so(capsys, tmp_path):
+    ckpt = tmp_path / "five.pt"
+    torch.save({"model": AlexNet(num_classes=5).state_dict(), "experiment": "alexnet"}, ckpt)
+    err = _fails(capsys, ["test", "--experiment", "alexnet", "--checkpoint", str(ckpt), *FAKE[:4]],
+                 "trained for 5 classes", "have 10", "--dataset")
+    assert "same experiment" not in err
+
+
+@pytest.mark.parametrize("content", [{"model": 5}, {"model": {"w": 5}}, [1, 2]])
+def test_checkpoint_without_weights_is_one_line(capsys, tmp_path, content):
+    ckpt = tmp_path / "odd.pt"
+    torch.save(content, ckpt)
+    _fails(capsys, ["test", "--experiment", "alexnet", "--checkpoint", str(ckpt), *FAKE[:4]],
+           str(ckpt), "holds no model weights")
+
+
 def test_corrupt_resume_checkpoint(capsys, tmp_path):
     run = RunFolder(tmp_path)
     run.mark("interrupted: test")

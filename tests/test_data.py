@@ -105,6 +105,32 @@ def test_image_folder_with_unreadable_image_names_it(tmp_path):
         load_image_folder(tmp_path)
 
 
+def test_image_folder_skips_hidden_folders_and_files(tmp_path):
+    _write_folder(tmp_path, ["cat", "dog"])
+    for part in ("train", "test"):  # what Jupyter and macOS leave behind
+        (tmp_path / part / ".ipynb_checkpoints").mkdir()
+        Image.new("RGB", (20, 24)).save(tmp_path / part / ".ipynb_checkpoints" / "0-checkpoint.png")
+        (tmp_path / part / "cat" / ".ipynb_checkpoints").mkdir()
+        (tmp_path / part / "cat" / ".DS_Store").write_bytes(b"\0")
+        Image.new("RGB", (20, 24)).save(tmp_path / part / "dog" / ".hidden.png")
+    train, test = load_image_folder(tmp_path)
+    assert train.classes == test.classes == ("cat", "dog")
+    assert len(train) == len(test) == 6
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda root: (root / "test" / "bird").mkdir(), "class folder .*test/bird holds no images"),
+    (lambda root: (root / "train" / "bird").mkdir(), "class folder .*train/bird holds no images"),
+    (lambda root: (root / "train" / "cat" / "more").mkdir(), "more is a folder inside the class folder"),
+    (lambda root: Image.new("RGB", (8, 8)).save(root / "test" / "x.png"), "x.png is not in a class folder"),
+], ids=["empty test class", "empty train class", "nested folder", "loose image"])
+def test_image_folder_reports_what_it_would_otherwise_ignore(tmp_path, make, message):
+    _write_folder(tmp_path, ["cat", "dog"])
+    make(tmp_path)
+    with pytest.raises(DataUnavailableError, match=message):
+        load_image_folder(tmp_path)
+
+
 def test_eval_transform_is_a_centre_crop_of_the_upscaled_image():
     # A 32x32 image whose left and right quarters differ: the centre crop keeps 7/8 of it.
     image = torch.zeros(1, 3, 32, 32, dtype=torch.uint8)

@@ -51,7 +51,9 @@ def test_two_processes_write_one_complete_run_folder(runs):
     _, ddp, stdout = runs
     metrics = ddp.read_metrics()
     assert metrics["status"] == "complete" and metrics["processes"] == 2
-    assert sorted(p.name for p in ddp.path.iterdir()) == ["best.pt", "config.json", "history.csv", "metrics.json"]
+    assert sorted(p.name for p in ddp.path.iterdir()) == [".lock", "best.pt", "config.json", "history.csv",
+                                                          "metrics.json"]
+    assert (ddp.path / ".lock").read_text().strip().isdigit()  # the PID of the process that held the folder
     assert [row["epoch"] for row in ddp.read_history()] == [1, 2]
     # rank 0 alone reports: each epoch line once, one test line
     assert stdout.count("epoch 1/2 ") == 1 and stdout.count("test loss") == 1

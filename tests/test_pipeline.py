@@ -84,6 +84,27 @@ def test_profile_mistakes_are_one_line(tmp_path: Path) -> None:
         load_profile(str(bad))
 
 
+def test_profile_key_written_twice_is_refused(tmp_path: Path) -> None:
+    profile = tmp_path / "twice.yaml"
+    profile.write_text("dataset: fake\nexperiments: [alexnet]\ndefaults:\n  epochs: 2\n  image_size: 64\n"
+                       "  epochs: 5\n")
+    with pytest.raises(LabError, match=r"twice.yaml is not valid YAML: .*the key 'epochs' appears twice "
+                                       r"\(lines 4 and 6\)"):
+        load_profile(str(profile))
+    profile.write_text("dataset: fake\nexperiments: [alexnet]\ndataset: cifar10\n")
+    with pytest.raises(LabError, match="the key 'dataset' appears twice"):
+        load_profile(str(profile))
+
+
+def test_profile_description_is_text(tmp_path: Path) -> None:
+    profile = tmp_path / "described.yaml"
+    profile.write_text("description:\n  - Two lines,\n  - one sentence.\ndataset: fake\nexperiments: [alexnet]\n")
+    assert load_profile(str(profile)).description == "Two lines, one sentence."
+    profile.write_text("description: {a: 1}\ndataset: fake\nexperiments: [alexnet]\n")
+    with pytest.raises(LabError, match="'description' must be text"):
+        load_profile(str(profile))
+
+
 def test_cpu_estimates() -> None:
     full = load_profile("full")
     total = sum(estimate_cpu_seconds(full.config(e, s)) for e, s in full.runs())

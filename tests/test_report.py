@@ -15,7 +15,7 @@ from labutils.errors import LabError
 from labutils.models import LAB_EXPERIMENTS, GoogLeNet, layer_summary
 from labutils.paper_tables import PAPER_TABLE1, REFERENCE_RESULTS, table1_rows
 from labutils.report_data import (
-    LABELS, MISSING, conclusion_rows, difference, project_structure, read_lab, reference_rows,
+    LABELS, MISSING, UNREADABLE_FIX, conclusion_rows, difference, project_structure, read_lab, reference_rows,
 )
 from labutils.report_format import fmt_duration, fmt_pct, markdown_table
 from labutils.results import RunFolder
@@ -111,6 +111,30 @@ def test_conclusion_table_shows_every_experiment(full_runs: Path) -> None:
     assert reference["pretrained GoogLeNet"][-1] == "-"
 
 
+def test_a_damaged_run_file_is_named_and_the_other_runs_still_count(full_runs: Path) -> None:
+    root = full_runs / "full"
+    history = root / "alexnet" / "seed1" / "history.csv"
+    history.write_text(history.read_text()[:-30])  # cut mid-row
+    (root / "alexnet_lrn" / "seed2" / "metrics.json").write_text("[]")
+    lacking = root / "googlenet" / "seed0" / "metrics.json"
+    lacking.write_text('{"status": "complete", "test_acc": 0.9}')
+    lab = read_lab(full_runs, "full")
+    statuses = {(r.experiment, r.seed): r.status for r in lab.records}
+    assert statuses[("alexnet", 1)] == f"unreadable: {history} is cut short or damaged at line 11 ({UNREADABLE_FIX})"
+    assert statuses[("alexnet_lrn", 2)].startswith(f"unreadable: {root / 'alexnet_lrn' / 'seed2' / 'metrics.json'}")
+    assert statuses[("googlenet", 0)].startswith(f"unreadable: {lacking} lacks or garbles params, epochs")
+    assert lab.results("alexnet").n == 2 and lab.results("alexnet_lrn").n == 2 and lab.results("googlenet").n == 0
+    rows = {row[0].split(" (")[0]: row for row in conclusion_rows(lab)}
+    assert "seed 0: unreadable" in rows["GoogLeNet"][1]
+    assert rows["AlexNet"][6] == f"{fmt_pct(0.864)} ± 0.57"  # seeds 0 and 2 (86.0 % and 86.8 %), not seed 1
+
+
+def test_an_experiment_outside_the_profile_is_not_called_complete(tmp_path: Path) -> None:
+    write_run(tmp_path, "mine", "alexnet", 0, 0.5)  # a profile of AlexNet alone
+    lab = read_lab(tmp_path, "mine")
+    assert lab.results("alexnet_lrn").status_text() == "not in this profile"
+
+
 def test_unknown_profile_still_reads_what_is_on_disk(full_runs: Path) -> None:
     (full_runs / "mine").mkdir()
     (full_runs / "full").rename(full_runs / "mine" / "x")  # nothing sensible on disk
@@ -147,9 +171,12 @@ def test_report_renders_seeds_failures_and_reference(full_runs: Path, tmp_path: 
     from labutils.pipeline import render_report
 
     report = tmp_path / "report"
+    damaged = write_run(full_runs, "full", "alexnet", 3, 0.2) / "metrics.json"
+    damaged.write_text("[]")  # one unreadable run: named, and the others still reported
     assert render_report("full", runs=str(full_runs), report_dir=str(report)) == 0
     html = (report / "report.html").read_text()
     text = re.sub(r"<[^>]+>", " ", html)
+    assert f"unreadable: {damaged} holds [] instead of a JSON object" in text
     for label in LABELS.values():
         if label != LABELS["googlenet_paper"]:
             assert label in text
@@ -167,3 +194,46 @@ def test_unknown_profile_is_one_line(tmp_path: Path) -> None:
 
     with pytest.raises(LabError, match=r"unknown profile 'smok' \(did you mean 'smoke'\?\)"):
         render_report("smok", runs=str(tmp_path))
+
+
+def _fake_execute(notebook, output, parameters, echo):
+    """The report notebook's run, in a second: a notebook with one line and papermill's parameters."""
+    executed = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# The new report")])
+    executed.metadata["papermill"] = {"parameters": parameters}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(executed, str(output))
+
+
+def test_report_files_are_replaced_together_or_not_at_all(tmp_path: Path, monkeypatch) -> None:
+    from labutils import pipeline, render
+
+    report = tmp_path / "report"
+    (report / "executed").mkdir(parents=True)
+    old = {"report.html": b"old html", "report.pdf": b"%PDF old", "executed/03_report.ipynb": b"old notebook"}
+    for name, content in old.items():
+        (report / name).write_bytes(content)
+    monkeypatch.setattr(pipeline, "_execute", _fake_execute)
+
+    def stopped_while_printing(html, pdf, notebook=None):
+        pdf.write_bytes(b"%PDF half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(render, "render_pdf", stopped_while_printing)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.render_report("smoke", runs=str(tmp_path / "runs"), report_dir=str(report))
+    assert {name: (report / name).read_bytes() for name in old} == old  # the old report, whole
+    assert sorted(p.name for p in report.iterdir()) == [".lock", "executed", "report.html", "report.pdf"]
+
+    def printed(html, pdf, notebook=None):
+        pdf.write_bytes(b"%PDF new")
+        return "a test printer"
+
+    monkeypatch.setattr(render, "render_pdf", printed)
+    assert pipeline.render_report("smoke", runs=str(tmp_path / "runs"), report_dir=str(report)) == 0
+    assert (report / "report.pdf").read_bytes() == b"%PDF new"
+    assert "The new report" in (report / "report.html").read_text()
+    assert "The new report" in (report / "executed" / "03_report.ipynb").read_text()
+    monkeypatch.setattr(render, "render_pdf", lambda html, pdf, notebook=None: None)  # no printer now
+    assert pipeline.render_report("smoke", runs=str(tmp_path / "runs"), report_dir=str(report)) == 0
+    assert not (report / "report.pdf").exists()  # an older PDF would not match the new HTML
+    assert not list(report.glob(".render-*"))
