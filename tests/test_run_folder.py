@@ -114,8 +114,12 @@ def test_a_second_process_on_a_run_folder_is_refused_naming_the_first(tmp_path):
     out = tmp_path / "run"
     first = _start("train", *TINY, "--out", str(out))
     _wait_for(lambda: (out / LOCK_NAME).exists() and (out / LOCK_NAME).read_text().strip() == str(first.pid))
-    second = _start("train", *TINY, "--seed", "1", "--epochs", "2", "--out", str(out))
-    _, err = second.communicate(timeout=120)
+    first.send_signal(signal.SIGSTOP)  # hold the first in place, however fast or slow the machine
+    try:
+        second = _start("train", *TINY, "--seed", "1", "--epochs", "2", "--out", str(out))
+        _, err = second.communicate(timeout=120)
+    finally:
+        first.send_signal(signal.SIGCONT)
     assert second.returncode == 2, err
     assert len(err.strip().splitlines()) == 1 and f"in use by process {first.pid}" in err, err
     assert first.wait(timeout=300) == 0, first.stderr.read()
