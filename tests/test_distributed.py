@@ -4,12 +4,14 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
 from labutils.augment import CIFAR10_MEAN, CIFAR10_STD, BatchTransform
 from labutils.data import make_fake_dataset
 from labutils.loader import BatchLoader
+from labutils.predictions import read_predictions
 from labutils.results import RunFolder
 
 ARGS = ["train", "--experiment", "alexnet", "--dataset", "fake", "--image-size", "64", "--epochs", "2",
@@ -48,7 +50,8 @@ def test_two_processes_write_one_complete_run_folder(runs):
     _, ddp, stdout = runs
     metrics = ddp.read_metrics()
     assert metrics["status"] == "complete" and metrics["processes"] == 2
-    assert sorted(p.name for p in ddp.path.iterdir()) == ["best.pt", "config.json", "history.csv", "metrics.json"]
+    assert sorted(p.name for p in ddp.path.iterdir()) == ["best.pt", "config.json", "history.csv", "metrics.json",
+                                                          "predictions.npz"]
     assert [row["epoch"] for row in ddp.read_history()] == [1, 2]
     # rank 0 alone reports: each epoch line once, one test line
     assert stdout.count("epoch 1/2 ") == 1 and stdout.count("test loss") == 1
@@ -65,3 +68,7 @@ def test_metrics_agree_with_one_process_of_the_same_global_batch(runs):
         assert b["val_loss"] == pytest.approx(a["val_loss"], rel=0.02)
         assert b["val_acc"] == pytest.approx(a["val_acc"], abs=0.1)
     assert two["test_loss"] == pytest.approx(one["test_loss"], rel=0.02)
+    # Each process scored its share of every test batch; put together they are the test set in order.
+    one_pred, two_pred = read_predictions(single.predictions), read_predictions(ddp.predictions)
+    assert np.array_equal(two_pred.labels, one_pred.labels) and len(two_pred.labels) == 32
+    assert two_pred.accuracy == pytest.approx(two["test_acc"])
