@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .filters import NOISE_ROUGHNESS, first_layer_filters, roughness
+from .pipeline import TRAIN_NOTEBOOK  # the lab runner leaves the executed copy in each run folder
 from .predictions import Predictions, read_predictions
 from .report_data import LABELS, ExperimentResults, LabRuns, RunRecord
 from .report_format import fmt_duration, fmt_pct, fmt_rate
 from .results import RunFolder
 
-TRAIN_NOTEBOOK_NAME = "02_train.ipynb"  # what the lab runner leaves in each run folder (pipeline.TRAIN_NOTEBOOK)
 NOT_RECORDED = "not recorded"
 HARDEST_SHOWN = 3
 # Filters whose neighbouring weights differ by less than this share of noise's roughness look smooth.
@@ -50,7 +50,7 @@ def run_duration(run: RunRecord) -> tuple[float, str | None, str | None] | None:
     """(seconds, start, end) of a run: its executed training notebook's (papermill records the
     whole run: kernel start, data, training, testing), else ``wall_time_s`` from metrics.json."""
     try:
-        meta = json.loads((Path(run.path) / TRAIN_NOTEBOOK_NAME).read_text())["metadata"]["papermill"]
+        meta = json.loads((Path(run.path) / TRAIN_NOTEBOOK.name).read_text())["metadata"]["papermill"]
         return float(meta["duration"]), meta.get("start_time"), meta.get("end_time")
     except (OSError, ValueError, KeyError, TypeError):
         seconds = run.metrics.get("wall_time_s")
@@ -114,7 +114,8 @@ def hardest_classes_finding(accuracies: Mapping[str, Sequence[float]], classes: 
     if len(accuracies) > 1:
         worst = hardest[0]
         agree = sum(1 for values in accuracies.values() if values[worst] == min(values))
-        text += f" {classes[worst].capitalize()} is the hardest class (or tied for it) for {agree} of the {len(accuracies)} models."
+        text += (f" {classes[worst].capitalize()} is the hardest class (or tied for it) for {agree} of the "
+                 f"{len(accuracies)} models.")
     return text
 
 

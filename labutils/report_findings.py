@@ -114,7 +114,8 @@ def scratch_finding(googlenet: ExperimentResults, alexnet: ExperimentResults, de
         return text + (f"; over the seeds that difference is {'larger than' if accuracy.beyond_noise else 'within'} "
                        f"the noise (standard error {accuracy.standard_error * 100:.2f} pp).")
     noise = sampling_error(accuracy.b, alexnet.first("test_images"))
-    return text + f"; one seed each, and the test set's sampling error alone is about {noise * 100:.1f} pp per accuracy."
+    return text + (f"; one seed each, and the test set's sampling error alone is about {noise * 100:.1f} pp per "
+                   "accuracy.")
 
 
 # --- inference speed ----------------------------------------------------------------------------
@@ -127,9 +128,9 @@ def inference_finding(googlenet: ExperimentResults, alexnet: ExperimentResults) 
         missing = [r.label for r in (googlenet, alexnet) if r.n and r.mean("latency_ms") is None]
         return (f"Inference speed was not measured for {', '.join(missing)} (run folders from before it was "
                 "recorded: train them again with --force)." if missing else "")
-    faster = "GoogLeNet" if rate.diff > 0 else "AlexNet"
+    faster, ratio = ("GoogLeNet", rate.a / rate.b) if rate.diff > 0 else ("AlexNet", rate.b / rate.a)
     text = (f"**Inference.** In evaluation mode at batch {alexnet.first('inference_batch_size')}, GoogLeNet scores "
-            f"{fmt_rate(rate.a)} images/s and AlexNet {fmt_rate(rate.b)}: {faster} is {max(rate.a, rate.b) / min(rate.a, rate.b):.1f} "
+            f"{fmt_rate(rate.a)} images/s and AlexNet {fmt_rate(rate.b)}: {faster} is {ratio:.1f} "
             f"times as fast. One image alone takes {latency.a:.1f} ms through GoogLeNet and {latency.b:.1f} ms "
             f"through AlexNet (median of repeated runs).")
     training = difference(googlenet, alexnet, "images_per_s")

@@ -149,7 +149,8 @@ def test_predictions_file_stays_small_for_cifar10_sizes(tmp_path):
     labels, predicted = rng.integers(0, 10, 10_000), rng.integers(0, 10, 10_000)
     images = torch.randint(0, 256, (10_000, 3, 96, 96), dtype=torch.uint8)  # larger stored images shrink
     predictions = make_predictions(labels, predicted, rng.random(10_000).astype(np.float32), images)
-    assert predictions.mistake_images.shape == (MISTAKES_KEPT, THUMBNAIL_SIZE, THUMBNAIL_SIZE, 3) and predictions.labels.dtype == np.uint8
+    assert predictions.mistake_images.shape == (MISTAKES_KEPT, THUMBNAIL_SIZE, THUMBNAIL_SIZE, 3)
+    assert predictions.labels.dtype == np.uint8
     save_predictions(tmp_path / "p.npz", predictions)
     assert (tmp_path / "p.npz").stat().st_size < 100_000
     (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not a zip")

@@ -276,7 +276,8 @@ def test_setup_names_hardware_software_and_lab_time(full_runs: Path, tmp_path: P
     notebook = {"cells": [], "metadata": {"papermill": {"duration": 1234.5, "start_time": "2026-05-01T10:00:00.5",
                                                         "end_time": "2026-05-01T10:20:34.5"}}}
     (lab.complete[0].path / "02_train.ipynb").write_text(json.dumps(notebook))
-    assert details.lab_time(lab) == f"{fmt_duration(1234.5 + 700.0 * 7)} for 8 runs (from 2026-05-01 10:00 to 2026-05-01 10:20 UTC)"
+    assert details.lab_time(lab) == (f"{fmt_duration(1234.5 + 700.0 * 7)} for 8 runs "
+                                     "(from 2026-05-01 10:00 to 2026-05-01 10:20 UTC)")
     write_run(tmp_path, "full", "alexnet", 0, 0.8, environment=None)  # from before the environment was recorded
     old, _ = lab_of(tmp_path)
     assert {value for _, value in details.environment_rows(old)} == {"not recorded"}
@@ -332,7 +333,8 @@ def test_first_layer_filters_and_their_roughness(tmp_path: Path) -> None:
 
     values = {"alexnet": roughness(noise.numpy()), "alexnet_pretrained": roughness(loaded)}
     text = details.filters_finding(values, random_weights=False, missing=[], epochs=10)
-    assert "Smooth, structured kernels (edges, colour blobs, as in Figure 3 of the AlexNet paper): pretrained AlexNet" in text
+    assert "Smooth, structured kernels (edges, colour blobs, as in Figure 3 of the AlexNet paper): " \
+           "pretrained AlexNet" in text
     assert "Close to noise, no image structure yet: AlexNet." in text
     assert "10 epochs on CIFAR-10 do not form from scratch: pretrained AlexNet (AlexNet not)" in text
     random = details.filters_finding(values, random_weights=True, missing=["GoogLeNet"])
