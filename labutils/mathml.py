@@ -45,6 +45,12 @@ def markdown_to_mathml(markdown: str) -> str:
 
 def notebook_to_mathml(notebook) -> None:
     """Convert the formulas of a notebook's markdown cells and markdown outputs, in place."""
+    try:
+        import latex2mathml  # noqa: F401
+    except ImportError as error:
+        from .errors import LabError
+
+        raise LabError("the report's formulas need latex2mathml: pip install -r requirements.txt") from error
     for cell in notebook.cells:
         if cell.get("cell_type") == "markdown":
             cell.source = markdown_to_mathml(cell.source)
