@@ -19,9 +19,11 @@ from .augment import BatchTransform, normalization
 from .config import RESUME_KEYS, RunConfig
 from .data import make_splits
 from .device import device_name, is_out_of_memory, peak_memory_mb, pick_device, reset_peak_memory
+from .environment import environment
 from .errors import LabError
 from .folder_lock import release_folder
 from .interrupt import shielded, signal_name
+from .inference import measure_inference
 from .loader import BatchLoader
 from .recipe import make_optimizer, make_scheduler, recipe_for
 from .results import RunFolder, atomic_write_json, load_checkpoint, load_weights
@@ -123,7 +125,7 @@ def _train_and_test(config: RunConfig) -> dict:
         "label_smoothing": recipe.label_smoothing, "seed": config.seed,
         "device": device_name(device) + (f" x {world} processes" if world > 1 else ""), "processes": world,
         "train_images": len(splits.train), "val_images": len(splits.val), "test_images": len(splits.test),
-        "classes": list(splits.classes),
+        "classes": list(splits.classes), "environment": environment(device),
     }
     if run is not None:
         atomic_write_json(run.config, saved_config)
@@ -140,7 +142,9 @@ def _train_and_test(config: RunConfig) -> dict:
             eval_criterion=eval_criterion, device=device, run=run, resume=resume,
             checkpoint_extra={"experiment": config.experiment, "config": saved_config},
             progress=config.progress)
-        test = test_model(network, loaders, eval_criterion, device)
+        test = test_model(network, loaders, eval_criterion, device,
+                          predictions_file=RunFolder(config.run_dir).predictions)
+        speed = measure_inference(network, config.batch_size, config.image_size, device) if main else {}
 
     best = max(history, key=lambda row: row["val_acc"])
     train_seconds = sum(row["train_seconds"] for row in history)
@@ -150,7 +154,7 @@ def _train_and_test(config: RunConfig) -> dict:
         "best_epoch": best["epoch"],
         "train_loss": best["train_loss"], "train_acc": best["train_acc"],
         "val_loss": best["val_loss"], "val_acc": best["val_acc"],
-        **test,
+        **test, **speed,
         # Like the handout's "Training complete in ...": training plus validation, all epochs.
         "train_time_s": train_seconds + eval_seconds,
         "train_loop_s": train_seconds, "eval_time_s": eval_seconds,

@@ -1,4 +1,5 @@
-"""Figures the notebooks draw: sample images, learning curves, confusion matrices, cost vs. accuracy.
+"""Figures the notebooks draw: sample images, learning curves, confusion matrices, cost vs. accuracy,
+per-class accuracy, the most confident mistakes and first-layer filters.
 
 Matplotlib only. Every function returns its figure and saves nothing; in a notebook the
 figure shows inline, elsewhere call ``fig.savefig(...)``.
@@ -154,5 +155,56 @@ def plot_accuracy_vs_cost(rows: Sequence[Mapping[str, Any]]) -> Figure:
     ax.grid(alpha=0.3)
     ax.margins(x=0.15, y=0.2)
     ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=9, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_per_class_accuracy(accuracies: Mapping[str, Sequence[float]], classes: Sequence[str]) -> Figure:
+    """Test accuracy per class (fractions), one bar per model in each class's group."""
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    width = 0.8 / max(len(accuracies), 1)
+    positions = np.arange(len(classes))
+    for i, (label, values) in enumerate(accuracies.items()):
+        ax.bar(positions + (i - (len(accuracies) - 1) / 2) * width, [v * 100 for v in values], width, label=label)
+    ax.set_xticks(positions, classes, rotation=30, ha="right", fontsize=8)
+    ax.set(ylabel="test accuracy (%)", ylim=(0, 105), title="Test accuracy per class")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_mistakes(galleries: Mapping[str, Sequence[Mapping[str, Any]]], classes: Sequence[str],
+                  columns: int = 8) -> Figure:
+    """One row per model: its most confident mistakes, each titled with the true class, the
+    predicted one and the confidence. Each mistake: ``image`` (H, W, 3 uint8), ``true``,
+    ``predicted`` (class indices), ``confidence`` (fraction)."""
+    rows = max(len(galleries), 1)
+    fig, axes = plt.subplots(rows, columns + 1, figsize=(1.05 * (columns + 1.5), 1.35 * rows), squeeze=False,
+                             gridspec_kw={"width_ratios": [1.5] + [1] * columns})
+    for ax in axes.flat:
+        ax.axis("off")
+    for row, (label, mistakes) in zip(axes, galleries.items()):
+        row[0].text(1.0, 0.5, label.replace(" ", "\n", 1) if len(label) > 12 else label, ha="right", va="center",
+                    fontsize=9, transform=row[0].transAxes)
+        if not mistakes:
+            row[1].text(0, 0.5, "no mistakes", va="center", fontsize=8, transform=row[1].transAxes)
+        for ax, mistake in zip(row[1:], mistakes):
+            ax.imshow(mistake["image"], interpolation="nearest")
+            ax.set_title(f"{classes[mistake['true']]}\n→ {classes[mistake['predicted']]} "
+                         f"{mistake['confidence']:.0%}", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_filter_mosaics(mosaics: Mapping[str, np.ndarray], columns: int = 2) -> Figure:
+    """First-layer filters of several networks (``filters.filter_mosaic`` images), one panel each."""
+    rows = math.ceil(len(mosaics) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.4 * columns, 4.6 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (label, mosaic) in zip(axes.flat, mosaics.items()):
+        ax.imshow(mosaic, interpolation="nearest")
+        ax.set_title(label, fontsize=9)
     fig.tight_layout()
     return fig

@@ -6,9 +6,10 @@ The PDF comes from the first of these that works:
 2. nbconvert's LaTeX route when ``xelatex`` is installed;
 3. none: the HTML alone, and a message saying what to install.
 
-Code cells are hidden (the report reads as prose, tables and figures). Formulas use the
-MathJax of Debian's ``libjs-mathjax`` when it is installed, so they render without a network
-(in the PDF, and in the HTML on this machine); otherwise nbconvert's default, a CDN.
+Code cells are hidden (the report reads as prose, tables and figures). The HTML is one
+self-contained file that renders offline on any machine: figures are embedded, formulas are
+MathML (``mathml.py``) instead of MathJax, and the template loads no script from anywhere (no
+MathJax, require.js or mermaid from a CDN). In print, each table and figure stays on one page.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from pathlib import Path
 
 from .results import atomic_write_bytes
 
-LOCAL_MATHJAX = Path("/usr/share/javascript/mathjax/MathJax.js")
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "/usr/lib/chromium/chromium")
 BROWSER_TIMEOUT_S = 180
 INSTALL_HINT = ("no PDF: install Chromium or Chrome (Debian/Ubuntu: apt-get install chromium) "
@@ -41,10 +41,12 @@ REPORT_CSS = """
   body.jp-Notebook { padding: 0; }
   .jp-Cell { padding: 0; }
   .jp-OutputArea-output { overflow: visible; }
-  .jp-OutputArea-child { break-inside: auto; }  /* a long table may continue on the next page */
-  .jp-RenderedImage { break-inside: avoid; }
+  .jp-OutputArea-child { break-inside: auto; }
+  /* A figure or a table is never cut by a page break (each fits a page). */
+  .jp-RenderedImage, .jp-RenderedImage img, .jp-RenderedHTMLCommon table { break-inside: avoid; }
   .jp-RenderedHTMLCommon table { font-size: 7.5pt; }
   .jp-RenderedHTMLCommon tr { break-inside: avoid; }
+  .jp-RenderedImage img { max-height: 250mm; width: auto; }
   h1, h2, h3 { break-after: avoid; }
   .jp-RenderedImage img { max-width: 100%; height: auto; }
 }
@@ -65,6 +67,15 @@ def _exporter_config():
     return config
 
 
+# nbconvert's lab template, less the scripts it fetches from a CDN: require.js (for widgets, which
+# the report has none of), MathJax (formulas are MathML) and mermaid (no diagrams).
+PORTABLE_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
 def _readable(notebook):
     """A copy of the notebook without stderr streams (warnings and progress bars, not results)."""
     import copy
@@ -78,15 +89,18 @@ def _readable(notebook):
 
 
 def render_html(executed_notebook: str | Path, html_path: str | Path) -> Path:
-    """Render ``executed_notebook`` to ``html_path`` without its code; figures are embedded."""
+    """Render ``executed_notebook`` to ``html_path`` without its code: one file, figures and formulas included."""
     import nbformat
+    from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(config=_exporter_config())
-    if LOCAL_MATHJAX.exists():
-        exporter.mathjax_url = f"{LOCAL_MATHJAX.as_uri()}?config=TeX-AMS_CHTML-full,Safe"
-    notebook = nbformat.read(str(executed_notebook), as_version=4)
-    body, _ = exporter.from_notebook_node(_readable(notebook))
+    from .mathml import notebook_to_mathml
+
+    exporter = HTMLExporter(config=_exporter_config(), template_file="portable.html.j2",
+                            extra_loaders=[DictLoader({"portable.html.j2": PORTABLE_TEMPLATE})])
+    notebook = _readable(nbformat.read(str(executed_notebook), as_version=4))
+    notebook_to_mathml(notebook)
+    body, _ = exporter.from_notebook_node(notebook)
     body = body.replace("</head>", REPORT_CSS + "</head>", 1)
     html_path = Path(html_path)
     atomic_write_bytes(html_path, body.encode("utf-8"))

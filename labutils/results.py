@@ -7,6 +7,7 @@
 - ``last.pt``       the resumable state (model, optimizer, schedule, RNG, position in the epoch),
                     removed once the run is complete
 - ``best.pt``       the weights with the best validation accuracy
+- ``predictions.npz`` every test image's prediction and the most confident mistakes (``predictions.py``)
 - ``metrics.json``  the summary; ``status`` is ``complete`` only once the test set was scored,
                     otherwise it says why not (``running``, ``interrupted: ...``, ``failed: ...``)
 
@@ -128,6 +129,7 @@ class RunFolder:
         self.history = self.path / "history.csv"
         self.best = self.path / "best.pt"
         self.last = self.path / "last.pt"
+        self.predictions = self.path / "predictions.npz"
 
     def __repr__(self) -> str:
         return f"RunFolder({str(self.path)!r})"
@@ -213,7 +215,7 @@ class RunFolder:
 
     def clear(self) -> None:
         """Remove what an earlier run left (for ``--force``); other files stay."""
-        for path in (self.metrics, self.history, self.best, self.last, self.config):
+        for path in (self.metrics, self.history, self.best, self.last, self.config, self.predictions):
             try:
                 path.unlink(missing_ok=True)
             except OSError as error:

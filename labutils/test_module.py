@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
 
 from .device import autocast, autocast_dtype, synchronize
 from .distributed import all_reduce, is_main
+from .predictions import PredictionCollector, make_predictions, save_predictions
 
 
 def main_logits(outputs: torch.Tensor | tuple[torch.Tensor, ...]) -> torch.Tensor:
@@ -17,12 +19,14 @@ def main_logits(outputs: torch.Tensor | tuple[torch.Tensor, ...]) -> torch.Tenso
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader, criterion: nn.Module, device: torch.device | None = None) -> dict:
+def evaluate(model: nn.Module, loader, criterion: nn.Module, device: torch.device | None = None,
+             collect: PredictionCollector | None = None) -> dict:
     """Loss, accuracy and confusion matrix of ``model`` over ``loader``, in eval mode.
 
     Only the main classifier counts: a GoogLeNet in eval mode does not compute its side
     classifiers at all. Sums stay on the device until the end, so no batch waits for the host;
-    under DDP each process scores its share and the sums are added up.
+    under DDP each process scores its share and the sums are added up. ``collect`` keeps every
+    image's prediction (``test_model`` does).
     """
     device = device or next(model.parameters()).device
     dtype = autocast_dtype(device)
@@ -32,9 +36,13 @@ def evaluate(model: nn.Module, loader, criterion: nn.Module, device: torch.devic
     start = time.perf_counter()
     for inputs, labels in loader:
         if len(labels) == 0:  # a process's empty share of a small last batch
+            if collect is not None:
+                collect.add(labels, None)
             continue
         with autocast(device, dtype):
             logits = main_logits(model(inputs))
+        if collect is not None:
+            collect.add(labels, logits)
         num_classes = logits.shape[1]
         if confusion is None:
             confusion = torch.zeros(num_classes**2, dtype=torch.int64, device=device)
@@ -61,12 +69,19 @@ def evaluate(model: nn.Module, loader, criterion: nn.Module, device: torch.devic
 
 
 def test_model(model: nn.Module, dataloaders: dict, criterion: nn.Module,
-               device: torch.device | None = None) -> dict:
+               device: torch.device | None = None, predictions_file: str | Path | None = None) -> dict:
     """Score ``model`` on ``dataloaders['test']``: loss, accuracy, per-class accuracy, confusion.
 
-    ``confusion[i][j]`` counts test images of class i predicted as class j.
+    ``confusion[i][j]`` counts test images of class i predicted as class j. With
+    ``predictions_file`` (a run folder's ``predictions.npz``), every test image's prediction and
+    the most confident mistakes' images are saved there (see ``predictions.py``).
     """
-    result = evaluate(model, dataloaders["test"], criterion, device)
+    collector = PredictionCollector() if predictions_file is not None else None
+    result = evaluate(model, dataloaders["test"], criterion, device, collect=collector)
+    if collector is not None:
+        predicted = collector.result()  # under DDP every process takes part
+        if is_main():
+            save_predictions(predictions_file, make_predictions(*predicted, dataloaders["test"].data.images))
     confusion = result["confusion"]
     per_class = (confusion.diag() / confusion.sum(1).clamp(min=1)).tolist()
     if is_main():

@@ -7,12 +7,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from labutils.augment import CIFAR10_MEAN, CIFAR10_STD, BatchTransform
 from labutils.data import make_fake_dataset
 from labutils.loader import BatchLoader
+from labutils.predictions import read_predictions
 from labutils.results import RunFolder
 
 ARGS = ["train", "--experiment", "alexnet", "--dataset", "fake", "--image-size", "64", "--epochs", "2",
@@ -52,7 +54,7 @@ def test_two_processes_write_one_complete_run_folder(runs):
     metrics = ddp.read_metrics()
     assert metrics["status"] == "complete" and metrics["processes"] == 2
     assert sorted(p.name for p in ddp.path.iterdir()) == [".lock", "best.pt", "config.json", "history.csv",
-                                                          "metrics.json"]
+                                                          "metrics.json", "predictions.npz"]
     assert (ddp.path / ".lock").read_text().strip().isdigit()  # the PID of the process that held the folder
     assert [row["epoch"] for row in ddp.read_history()] == [1, 2]
     # rank 0 alone reports: each epoch line once, one test line
@@ -70,6 +72,10 @@ def test_metrics_agree_with_one_process_of_the_same_global_batch(runs):
         assert b["val_loss"] == pytest.approx(a["val_loss"], rel=0.02)
         assert b["val_acc"] == pytest.approx(a["val_acc"], abs=0.1)
     assert two["test_loss"] == pytest.approx(one["test_loss"], rel=0.02)
+    # Each process scored its share of every test batch; put together they are the test set in order.
+    one_pred, two_pred = read_predictions(single.predictions), read_predictions(ddp.predictions)
+    assert np.array_equal(two_pred.labels, one_pred.labels) and len(two_pred.labels) == 32
+    assert two_pred.accuracy == pytest.approx(two["test_acc"])
 
 
 def test_torchrun_processes_read_the_resolved_config_from_a_file(tmp_path, monkeypatch):

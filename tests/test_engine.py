@@ -3,13 +3,16 @@
 import csv
 import json
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from labutils.data import make_fake_dataset
 from labutils.experiment import RunConfig, run_experiment
+from labutils.inference import MIN_REPEATS, measure_inference
 from labutils.models import LAB_EXPERIMENTS, build_model, count_parameters
+from labutils.predictions import MISTAKES_KEPT, THUMBNAIL_SIZE, make_predictions, read_predictions
 from labutils.results import HISTORY_FIELDS, METRICS_FIELDS, RunFolder
 from labutils.test_module import evaluate, test_model
 from labutils.train_module import AUX_WEIGHT, train_model
@@ -50,6 +53,10 @@ def test_tiny_run_of_each_experiment_writes_a_consistent_run_folder(tmp_path, ex
     assert run.best.exists() and run.config.exists()
     assert not run.last.exists()  # nothing left to resume
     assert not list(tmp_path.glob("*.tmp"))
+    predictions = read_predictions(run.predictions)
+    assert len(predictions.labels) == 8 and predictions.accuracy == pytest.approx(saved["test_acc"])
+    assert saved["inference_images_per_s"] > 0 and saved["latency_ms"] > 0 and saved["inference_batch_size"] == 8
+    assert saved["environment"]["torch"] == torch.__version__
 
 
 def test_training_learns_the_generated_classes(tmp_path):
@@ -111,6 +118,51 @@ def test_test_model_reports_per_class_accuracy_and_confusion():
     rows = confusion.sum(1).clamp(min=1)
     assert result["per_class_acc"] == pytest.approx((confusion.diag() / rows).tolist())
     assert result["test_loss"] == pytest.approx(evaluate(model, loaders["test"], nn.CrossEntropyLoss())["loss"])
+
+
+def test_test_model_saves_every_prediction_and_the_surest_mistakes(tmp_path):
+    torch.manual_seed(1)
+    model, loaders = _ThreeHeads().eval(), _toy_loaders()
+    result = test_model(model, loaders, nn.CrossEntropyLoss(), predictions_file=tmp_path / "predictions.npz")
+    saved = read_predictions(tmp_path / "predictions.npz")
+    assert np.array_equal(saved.labels, loaders["test"].data.labels.numpy())  # the test set's order
+    assert saved.accuracy == pytest.approx(result["test_acc"])
+    with torch.no_grad():
+        probabilities = torch.softmax(torch.cat([model(x) for x, _ in loaders["test"]]), 1)
+    assert np.array_equal(saved.predictions, probabilities.argmax(1).numpy())
+    assert saved.confidences == pytest.approx(probabilities.max(1).values.numpy(), abs=1e-3)  # float16
+    mistakes = saved.mistakes()
+    wrong = saved.labels != saved.predictions
+    assert len(mistakes) == min(MISTAKES_KEPT, int(wrong.sum()))
+    assert all(m["true"] != m["predicted"] for m in mistakes)
+    assert [m["confidence"] for m in mistakes] == sorted((m["confidence"] for m in mistakes), reverse=True)
+    assert mistakes[0]["confidence"] == pytest.approx(float(saved.confidences[wrong].max()))
+    image = loaders["test"].data.images[mistakes[0]["index"]].permute(1, 2, 0).numpy()
+    assert np.array_equal(mistakes[0]["image"], image)
+    assert (tmp_path / "predictions.npz").stat().st_size < 100_000
+
+
+def test_predictions_file_stays_small_for_cifar10_sizes(tmp_path):
+    from labutils.predictions import save_predictions
+
+    rng = np.random.default_rng(0)
+    labels, predicted = rng.integers(0, 10, 10_000), rng.integers(0, 10, 10_000)
+    images = torch.randint(0, 256, (10_000, 3, 96, 96), dtype=torch.uint8)  # larger stored images shrink
+    predictions = make_predictions(labels, predicted, rng.random(10_000).astype(np.float32), images)
+    assert predictions.mistake_images.shape == (MISTAKES_KEPT, THUMBNAIL_SIZE, THUMBNAIL_SIZE, 3)
+    assert predictions.labels.dtype == np.uint8
+    save_predictions(tmp_path / "p.npz", predictions)
+    assert (tmp_path / "p.npz").stat().st_size < 100_000
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not a zip")
+    assert read_predictions(tmp_path / "broken.npz") is None and read_predictions(tmp_path / "none.npz") is None
+
+
+def test_inference_speed_is_the_median_of_repeated_runs():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 10))
+    speed = measure_inference(model, batch_size=4, image_size=32, device=torch.device("cpu"), budget_s=0.05)
+    assert speed["inference_images_per_s"] > 0 and speed["latency_ms"] > 0 and speed["inference_batch_size"] == 4
+    assert all(MIN_REPEATS <= runs for runs in speed["inference_repeats"])
+    assert not model.training
 
 
 def test_same_seed_gives_the_same_history(tmp_path):

@@ -22,12 +22,15 @@ import yaml
 from labutils.data import default_workers, split_sizes
 from labutils.device import pick_device
 from labutils.errors import LabError
+from labutils.filters import first_layer_filters, roughness
 from labutils.models import LAB_EXPERIMENTS
 from labutils.pipeline import TRAIN_NOTEBOOK, estimate_cpu_seconds, fmt_clock
+from labutils.predictions import MISTAKES_KEPT, read_predictions
 from labutils.profiles import PROFILE_DIR, load_profile
 from labutils.recipe import default_batch_size, recipe_for
 from labutils.render import find_browser
 from labutils.report_data import LABELS
+from labutils.report_format import NBSP, fmt_pct, fmt_rate
 from labutils.results import METRICS_FIELDS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,7 +44,13 @@ def labutils(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
 
 
 def visible_text(html: str) -> str:
+    """What a reader sees, with every run of white space (non-breaking ones too) as one space."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.split("</style>")[-1]))
+
+
+def plain(text: str) -> str:
+    """A string the report prints, as visible_text shows it."""
+    return text.replace(NBSP, " ")
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +224,92 @@ def test_smoke_report_has_conclusion_table_and_figures(smoke: dict) -> None:
     assert (smoke["report"] / "executed" / "03_report.ipynb").exists()
 
 
+SECTIONS = ("How these results were made", "1 The project", "2 AlexNet with and without", "3 GoogLeNet: the paper",
+            "4 GoogLeNet vs. AlexNet", "Inference speed", "5 Pretrained GoogLeNet", "What the first layer learned",
+            "6 All runs at a glance", "Per-class accuracy", "The most confident mistakes", "7 Conclusion")
+
+
+def sections(html: str) -> dict[str, str]:
+    """The report's HTML cut at its headings, in the exercises' order (an AssertionError when out of order)."""
+    starts = [html.index(f">{title}") for title in SECTIONS]
+    assert starts == sorted(starts), "sections out of order"
+    return {title: html[start:end] for title, start, end in zip(SECTIONS, starts, [*starts[1:], len(html)])}
+
+
+def smoke_metrics(smoke: dict) -> dict[str, dict]:
+    return {e: json.loads((smoke["runs"] / e / "seed0" / "metrics.json").read_text()) for e in LAB_EXPERIMENTS}
+
+
+@pytest.mark.slow
+def test_smoke_run_folders_hold_predictions_speed_and_environment(smoke: dict) -> None:
+    for experiment, metrics in smoke_metrics(smoke).items():
+        path = smoke["runs"] / experiment / "seed0" / "predictions.npz"
+        predictions = read_predictions(path)
+        assert path.stat().st_size < 100_000 and len(predictions.labels) == metrics["test_images"]
+        assert predictions.accuracy == pytest.approx(metrics["test_acc"])
+        wrong = round((1 - metrics["test_acc"]) * metrics["test_images"])
+        assert len(predictions.mistakes()) == min(MISTAKES_KEPT, wrong)
+        assert metrics["inference_images_per_s"] > 0 and metrics["latency_ms"] > 0
+        assert metrics["inference_batch_size"] == metrics["batch_size"]
+        assert metrics["environment"]["torch"] == torch.__version__
+
+
+@pytest.mark.slow
+def test_smoke_report_sections_and_their_numbers(smoke: dict) -> None:
+    html = (smoke["report"] / "report.html").read_text()
+    part = {title: visible_text(text) for title, text in sections(html).items()}
+    metrics = smoke_metrics(smoke)
+    env = metrics["alexnet"]["environment"]
+    setup = part["How these results were made"]
+    assert f"hardware {env['hardware']}" in setup
+    assert f"PyTorch {env['torch']}, torchvision {env['torchvision']}" in setup
+    assert re.search(r"lab time \(all runs\) [\d.]+\s(s|min) for 5 runs \(from \d{4}-\d\d-\d\d", setup)
+    # Exercise 1 in one screen: the model files and the main module, not every file of the package.
+    project = part["1 The project"]
+    assert "labutils/models/googlenet.py GoogLeNetOutputs , GoogLeNet" in project
+    assert "The main module is labutils/__main__.py" in project and "notebooks/02_train.ipynb" in project
+    assert "labutils/report_format.py" not in project
+    speed = part["Inference speed"]
+    for experiment, m in metrics.items():
+        assert f"{LABELS[experiment]} {m['params']:,} {fmt_rate(m['inference_images_per_s'])} {m['batch_size']} " \
+               f"{m['latency_ms']:.1f} ms" in speed
+    for title in ("What the first layer learned", "Per-class accuracy", "The most confident mistakes"):
+        assert "data:image/png;base64" in sections(html)[title], title
+
+
+@pytest.mark.slow
+def test_smoke_report_sentences_match_the_run_folders(smoke: dict) -> None:
+    html = (smoke["report"] / "report.html").read_text()
+    part = {title: visible_text(text) for title, text in sections(html).items()}
+    metrics = smoke_metrics(smoke)
+    classes = metrics["alexnet"]["classes"]
+    mean = [sum(m["per_class_acc"][c] for m in metrics.values()) / len(metrics) for c in range(len(classes))]
+    hardest = min(range(len(classes)), key=lambda c: (mean[c], c))
+    expected = f"averaged over the 5 models: {classes[hardest]} ({fmt_pct(mean[hardest], 1)})"
+    assert plain(expected) in part["Per-class accuracy"]
+    surest = max(((m["confidence"], LABELS[e], m) for e in LAB_EXPERIMENTS
+                  for m in read_predictions(smoke["runs"] / e / "seed0" / "predictions.npz").mistakes()),
+                 key=lambda item: item[0])
+    confidence, name, m = surest
+    assert plain(f"{name} took a {classes[m['true']]} for a {classes[m['predicted']]} with {fmt_pct(confidence, 0)} "
+                 "confidence") in part["The most confident mistakes"]
+    filters = part["What the first layer learned"]
+    for experiment in ("alexnet", "alexnet_pretrained", "googlenet", "googlenet_pretrained"):
+        kernels = first_layer_filters(smoke["runs"] / experiment / "seed0" / "best.pt")
+        assert f"{LABELS[experiment]} {roughness(kernels):.2f}" in filters
+    assert "started from random weights, so their filters are not ImageNet's" in filters
+
+
+@pytest.mark.slow
+def test_smoke_report_html_is_self_contained(smoke: dict) -> None:
+    html = (smoke["report"] / "report.html").read_text()
+    for external in ('src="http', "src='http", "file://", "<script src=", "url(http"):
+        assert external not in html, external
+    assert "mathjax" not in html.lower()
+    lrn = sections(html)["2 AlexNet with and without"]
+    assert lrn.count("<math") >= 5 and "\\alpha" not in visible_text(lrn)  # the formula and the constants
+
+
 @pytest.mark.slow
 def test_smoke_report_pdf(smoke: dict) -> None:
     if find_browser() is None:
@@ -258,3 +353,6 @@ def test_report_names_failed_and_missing_runs(smoke: dict, tmp_path: Path) -> No
     assert "seed 0: missing" in conclusion and "seed 0: failed" in conclusion
     for experiment in ("alexnet", "alexnet_pretrained", "googlenet_pretrained"):
         assert LABELS[experiment] in conclusion
+    # Without predictions.npz and best.pt (not copied) the closer looks say what is missing.
+    assert "No predictions file for: AlexNet, pretrained AlexNet, pretrained GoogLeNet" in text
+    assert "No checkpoints (best.pt) to read the filters from" in text
