@@ -13,12 +13,10 @@ import sys
 
 from .cli_types import positive_int
 from .config import RunConfig, add_cli_options, config_from_args
-from .errors import LabError
+from .errors import EXIT_INTERRUPTED, EXIT_USAGE, LabError
 from .interrupt import signal_name, stops_raise
 from .profiles import profile_names
 
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):

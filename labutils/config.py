@@ -13,14 +13,13 @@ from the fields below, so a default is written once, here:
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
 from .cli_types import fraction, nonnegative_int, positive_float, positive_int
-from .errors import LabError
+from .errors import LabError, did_you_mean
 
 MAX_IMAGE_SIZE = 1024  # 32-pixel CIFAR-10 images upsampled past this show nothing new, and cost memory
 MAX_SEED = 2**32 - 1  # seeds are mixed into 64-bit generator seeds per batch (loader.batch_seed)
@@ -180,12 +179,6 @@ def default_of(name: str) -> Any:
 def run_dir(runs: str | Path, profile: str, experiment: str, seed: int) -> Path:
     """Where one run of a profile lives: ``<runs>/<profile>/<experiment>/seed<k>``."""
     return Path(runs) / profile / experiment / f"seed{seed}"
-
-
-def did_you_mean(word: str, valid: list[str] | tuple[str, ...]) -> str:
-    """" (did you mean 'x'?)" for the closest valid word, or "" when none is close."""
-    close = difflib.get_close_matches(str(word), list(valid), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _check_types(config: RunConfig) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 
 from .config import RunConfig
 from .data import split_sizes
-from .errors import LabError
+from .errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, LabError, one_line
 from .folder_lock import make_folder
 from .interrupt import shielded
 from .profiles import Profile, load_profile
@@ -37,9 +37,8 @@ REPORT_FILES = (REPORT_EXECUTED, REPORT_PDF, REPORT_HTML)  # the order they are 
 RENDER_TEMP_PATTERN = ".render-*.tmp"
 KERNEL = "python3"  # inside a venv, jupyter_client runs it with the venv's own Python
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-# Training images per second on a CPU at 224x224 (2 cores, batch 16; see NOTES), per model
+# Training images per second on a CPU at 224x224 (2 cores, batch 16, measured), per model
 # family; other sizes scale with the FLOPs per image. Evaluation runs about 3x faster than training.
 # Starting a kernel, importing torch and loading data adds about CPU_RUN_OVERHEAD_S per run.
 CPU_RATES_IMAGE_SIZE = 224
@@ -76,7 +75,7 @@ def _training_flops(experiment: str, image_size: int) -> int:
 
 
 def estimate_cpu_seconds(config: RunConfig) -> float | None:
-    """How long one run takes on a CPU like NOTES's (None when the dataset's size is unknown)."""
+    """How long one run takes on a 2-core CPU (None when the dataset's size is unknown)."""
     from .models import spec
 
     sizes = split_sizes(config.dataset, config.val_fraction, config.train_samples, config.val_samples,
@@ -96,13 +95,6 @@ def _trains_on_cpu(config: RunConfig) -> bool:
     from .device import pick_device
 
     return pick_device(config.device).type == "cpu"
-
-
-def _one_line(error: BaseException) -> str:
-    """A notebook's exception as 'Name: message' (papermill keeps the kernel's ename/evalue)."""
-    name = getattr(error, "ename", None) or type(error).__name__
-    message = getattr(error, "evalue", None) or str(error)
-    return f"{name}: {' '.join(str(message).split())[:300]}"
 
 
 def _execute(notebook: Path, output: Path, parameters: dict[str, Any], echo: bool) -> None:
@@ -291,7 +283,7 @@ def _train_one(config: RunConfig, tag: str, profile: str, force: bool, nproc_per
         return None
     except Exception as error:  # PapermillExecutionError, a dead kernel, ...: record it, go on
         status = folder.status() or ""
-        problem = status if status.startswith(("failed", "interrupted")) else f"failed: {_one_line(error)}"
+        problem = status if status.startswith(("failed", "interrupted")) else f"failed: {one_line(error)}"
     seconds = time.perf_counter() - started
     if problem is None:
         outcome = f"done in {fmt_clock(seconds)} (test acc {folder.read_metrics()['test_acc']:.1%})"
@@ -409,8 +401,8 @@ def _render_into(spec: Profile, runs_dir: Path, work: Path) -> tuple[int, str | 
         _execute(REPORT_NOTEBOOK, executed, report_parameters(spec, runs_dir), echo=False)
     except Exception as error:
         if not executed.exists():
-            raise LabError(f"the report notebook could not run: {_one_line(error)}") from error
-        print(f"report: the report notebook failed ({_one_line(error)}); the report shows where", file=sys.stderr)
+            raise LabError(f"the report notebook could not run: {one_line(error)}") from error
+        print(f"report: the report notebook failed ({one_line(error)}); the report shows where", file=sys.stderr)
         status = EXIT_FAILED
     html = render_html(executed, work / REPORT_HTML)
     printer = render_pdf(html, work / REPORT_PDF, notebook=executed)

@@ -23,8 +23,8 @@ from typing import Any
 
 import yaml
 
-from .config import NOT_IN_PROFILE, PROFILE_KEYS, RunConfig, did_you_mean, run_dir
-from .errors import LabError
+from .config import NOT_IN_PROFILE, PROFILE_KEYS, RunConfig, run_dir
+from .errors import LabError, did_you_mean
 from .profile_yaml import description_text, load_unique_keys
 
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "profiles"

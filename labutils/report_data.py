@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import LabError
+from .models import EXPERIMENTS, LAB_EXPERIMENTS
 from .paper_tables import REFERENCE_RESULTS
 from .report_format import fmt_count, fmt_duration, fmt_pct, fmt_pp, fmt_rate
 from .results import COMPLETE, RunFileError, RunFolder
@@ -33,15 +34,7 @@ REPORT_NUMBERS = ("params", "epochs", "image_size", "batch_size", "train_images"
                   "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "train_time_s",
                   "images_per_s")
 REPORT_TEXTS = ("dataset", "device")
-LAB_ORDER = ("alexnet", "alexnet_lrn", "googlenet", "alexnet_pretrained", "googlenet_pretrained")
-LABELS = {
-    "alexnet": "AlexNet",
-    "alexnet_lrn": "AlexNet + LRN",
-    "googlenet": "GoogLeNet",
-    "alexnet_pretrained": "pretrained AlexNet",
-    "googlenet_pretrained": "pretrained GoogLeNet",
-    "googlenet_paper": "GoogLeNet (paper, no BN)",
-}
+LABELS = {name: spec.label for name, spec in EXPERIMENTS.items()}  # table names, from the registry
 
 # --- reading run folders ---------------------------------------------------------------
 
@@ -141,8 +134,8 @@ def read_lab(runs_dir: str | Path, profile: str) -> LabRuns:
     except LabError as error:  # an unknown or broken profile: report what is on disk
         name = Path(profile).stem if str(profile).endswith((".yaml", ".yml")) else str(profile)
         root = runs_dir / name
-        experiments = [e for e in LAB_ORDER if (root / e).is_dir()] + sorted(
-            d.name for d in root.glob("*") if d.is_dir() and d.name not in LAB_ORDER)
+        experiments = [e for e in LAB_EXPERIMENTS if (root / e).is_dir()] + sorted(
+            d.name for d in root.glob("*") if d.is_dir() and d.name not in LAB_EXPERIMENTS)
         seeds, description, problem = [], "", str(error)
     root = runs_dir / name
     on_disk = {e: sorted(int(d.name[4:]) for d in (root / e).glob("seed*") if d.name[4:].isdigit())

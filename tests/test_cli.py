@@ -38,7 +38,7 @@ def _offline(monkeypatch):
 
 def test_unknown_experiment_lists_the_valid_ones(capsys):
     _fails(capsys, ["train", "--experiment", "alexnet_lrm", *FAKE],
-           "unknown experiment 'alexnet_lrm'", "alexnet, alexnet_lrn, googlenet", "did you mean alexnet_lrn")
+           "unknown experiment 'alexnet_lrm'", "alexnet, alexnet_lrn, googlenet", "did you mean 'alexnet_lrn'")
 
 
 @pytest.mark.parametrize("option, value, message", [

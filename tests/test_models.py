@@ -114,7 +114,7 @@ def test_unknown_experiment_lists_the_names_and_suggests_the_close_one(lookup):
         lookup("alexnet_lrm")
     message = str(caught.value)
     assert "unknown experiment 'alexnet_lrm'" in message
-    assert "did you mean alexnet_lrn?" in message
+    assert "did you mean 'alexnet_lrn'?" in message
     assert all(name in message for name in EXPERIMENTS)
     assert "\n" not in message
     with pytest.raises(LabError, match="choose one of") as caught:

@@ -7,14 +7,13 @@ Every model built here has ``min_image_size`` (pixels) and ``weights_source`` at
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from functools import partial
 from typing import Callable
 
 from torch import nn
 
-from labutils.errors import LabError
+from labutils.errors import LabError, did_you_mean
 from labutils.models.alexnet import AlexNet
 from labutils.models.conv_block import BasicConv2d
 from labutils.models.googlenet import GoogLeNet, GoogLeNetOutputs
@@ -32,6 +31,7 @@ from labutils.models.summary import layer_summary
 
 __all__ = [
     "AlexNet",
+    "BATCH_NORM_REASON",
     "BasicConv2d",
     "EXPERIMENTS",
     "ExperimentSpec",
@@ -54,16 +54,26 @@ __all__ = [
 ]
 
 
+# Why the lab's GoogLeNet has BatchNorm after every convolution (the report quotes this).
+BATCH_NORM_REASON = (
+    "Ten epochs at batch 128 are about 3,500 SGD steps, few for a 22-layer network without "
+    "normalisation; the handout's own GoogLeNet, which had BatchNorm as well, needed 112,000 steps "
+    "of batch 4 to reach 85 %. BatchNorm is the GoogLeNet authors' own next step (Inception-v2, "
+    "Ioffe & Szegedy 2015: the same accuracy in 14 times fewer steps, with larger learning rates)."
+)
+
+
 @dataclass(frozen=True)
 class ExperimentSpec:
     """One experiment's network.
 
     ``build(num_classes=...)`` makes it; pretrained builders also take ``random_weights``.
     ``family`` ("alexnet" or "googlenet") tells training code whether the model returns
-    side-classifier outputs in training mode (GoogLeNets do).
+    side-classifier outputs in training mode (GoogLeNets do). ``label`` names it in tables.
     """
 
     name: str
+    label: str
     family: str
     pretrained: bool
     description: str
@@ -72,43 +82,39 @@ class ExperimentSpec:
 
 _SPECS = [
     ExperimentSpec(
-        "alexnet", "alexnet", False,
+        "alexnet", "AlexNet", "alexnet", False,
         "AlexNet as in the handout (64-192-384-256-256), without LRN, trained from scratch",
         partial(AlexNet, lrn=False),
     ),
     ExperimentSpec(
-        "alexnet_lrn", "alexnet", False,
+        "alexnet_lrn", "AlexNet + LRN", "alexnet", False,
         "AlexNet with the paper's LRN (k=2, n=5, alpha=1e-4, beta=0.75) after the ReLU of "
         "conv1 and conv2, trained from scratch",
         partial(AlexNet, lrn=True),
     ),
-    # The lab trains GoogLeNet with BatchNorm after every convolution. Its budget is 10 epochs
-    # at batch 128, about 3.5k SGD steps; the handout's own GoogLeNet, which had BN as well,
-    # needed 112k steps at batch 4 to reach 85%. BN is the GoogLeNet authors' own fix for
-    # training Inception (Inception-v2, Ioffe & Szegedy 2015: the same accuracy in 14 times
-    # fewer steps, with larger learning rates). Everything else - stem, LRN, true 5x5
-    # branches, side classifiers - is the paper's. The paper-exact net without BN (which does
-    # train, thanks to its initialisation) is the extra experiment "googlenet_paper".
+    # The lab trains GoogLeNet with BatchNorm: see BATCH_NORM_REASON. Everything else - stem,
+    # LRN, true 5x5 branches, side classifiers - is the paper's. The paper-exact net without
+    # BN (which does train, thanks to its initialisation) is the extra experiment "googlenet_paper".
     ExperimentSpec(
-        "googlenet", "googlenet", False,
+        "googlenet", "GoogLeNet", "googlenet", False,
         "GoogLeNet as in the paper's Table 1 (stem, true 5x5 branches, two side classifiers), "
         "with BatchNorm after every convolution, trained from scratch",
         partial(GoogLeNet, aux_logits=True, batch_norm=True),
     ),
     ExperimentSpec(
-        "alexnet_pretrained", "alexnet", True,
+        "alexnet_pretrained", "pretrained AlexNet", "alexnet", True,
         "torchvision AlexNet with ImageNet weights (IMAGENET1K_V1) and a new 10-class head, "
         "fine-tuned",
         pretrained_alexnet,
     ),
     ExperimentSpec(
-        "googlenet_pretrained", "googlenet", True,
+        "googlenet_pretrained", "pretrained GoogLeNet", "googlenet", True,
         "torchvision GoogLeNet with ImageNet weights (IMAGENET1K_V1), new heads (fc, aux1.fc2, "
         "aux2.fc2) and transform_input=True, fine-tuned",
         pretrained_googlenet,
     ),
     ExperimentSpec(
-        "googlenet_paper", "googlenet", False,
+        "googlenet_paper", "GoogLeNet (paper, no BN)", "googlenet", False,
         "GoogLeNet exactly as in the paper, without BatchNorm (10,334,030 parameters at 10 "
         "classes); not one of the five lab experiments",
         partial(GoogLeNet, aux_logits=True, batch_norm=False),
@@ -133,11 +139,8 @@ def spec(name: str) -> ExperimentSpec:
     try:
         return EXPERIMENTS[name]
     except KeyError:
-        message = f"unknown experiment '{name}'; choose one of: {', '.join(EXPERIMENTS)}"
-        close = difflib.get_close_matches(str(name), EXPERIMENTS, n=1, cutoff=0.75)
-        if close:
-            message += f"; did you mean {close[0]}?"
-        raise LabError(message) from None
+        raise LabError(f"unknown experiment '{name}'{did_you_mean(name, EXPERIMENTS, cutoff=0.75)}; "
+                       f"choose one of: {', '.join(EXPERIMENTS)}") from None
 
 
 def build_model(name: str, num_classes: int = 10, random_weights: bool = False) -> nn.Module:

@@ -53,8 +53,8 @@ class GoogLeNet(nn.Module):
             10,341,566 (5,991,082) parameters.
         dropout: drop probability before the last linear layer (the paper's 0.4).
         aux_dropout: drop probability inside the side classifiers (the paper's 0.7).
-        init_weights: use the initialisation described in :meth:`_initialize_weights`
-            rather than PyTorch's default.
+        init_weights: He (fan-in) initialisation for convolutions, N(0, 0.01) for linear
+            layers (``weight_init.py``) rather than PyTorch's default.
 
     The LRN layers use the AlexNet paper's constants (n=5, k=2, alpha=1e-4, beta=0.75, see
     :func:`paper_lrn`): the GoogLeNet paper does not give its own.

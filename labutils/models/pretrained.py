@@ -19,7 +19,7 @@ import torchvision
 from torch import nn
 from torchvision.models import AlexNet_Weights, GoogLeNet_Weights, WeightsEnum
 
-from labutils.errors import WeightsUnavailableError
+from labutils.errors import WeightsUnavailableError, one_line
 from labutils.models.input_size import MinimumImageSize
 
 PRETRAINED_SOURCE = "ImageNet (IMAGENET1K_V1)"
@@ -30,11 +30,6 @@ def weights_file(weights: WeightsEnum) -> str:
     """Where torchvision caches ``weights``: ``<torch.hub.get_dir()>/checkpoints/<file>``."""
     filename = os.path.basename(urlparse(weights.url).path)
     return os.path.join(torch.hub.get_dir(), "checkpoints", filename)
-
-
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split()) or "no message"
-    return f"{type(error).__name__}: {text[:200]}"
 
 
 def _load(builder: Callable[..., nn.Module], weights: WeightsEnum, **kwargs: object) -> nn.Module:
@@ -48,13 +43,13 @@ def _load(builder: Callable[..., nn.Module], weights: WeightsEnum, **kwargs: obj
         if was_cached:
             message = (
                 f"the cached weights file {path} is corrupt or not torchvision's {filename} "
-                f"({_one_line(error)}); delete it to download it again from {weights.url}, "
+                f"({one_line(error, 200)}); delete it to download it again from {weights.url}, "
                 f"or pass --random-weights for an offline smoke run"
             )
         else:
             message = (
                 f"pretrained weights {filename} are not in the cache folder {cache_dir} and "
-                f"downloading {weights.url} failed ({_one_line(error)}); put the file there "
+                f"downloading {weights.url} failed ({one_line(error, 200)}); put the file there "
                 f"by hand, or pass --random-weights for an offline smoke run"
             )
         raise WeightsUnavailableError(message) from error
