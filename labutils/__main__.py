@@ -26,6 +26,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_data_options(p: argparse.ArgumentParser) -> None:
     from .data import DATASETS
+    from .runtime import DATA_PLACEMENTS, MEMORY_FORMATS, PRECISIONS
 
     g = p.add_argument_group("data")
     g.add_argument("--dataset", default="cifar10", choices=DATASETS,
@@ -45,6 +46,15 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--workers", type=nonnegative_int, help="DataLoader workers on a CPU [cores - 1]")
     g.add_argument("--random-weights", action="store_true",
                    help="pretrained experiments: random weights instead of ImageNet's (offline smoke runs)")
+    g = p.add_argument_group("runtime (how the device is used; see labutils/runtime.py)")
+    g.add_argument("--precision", default="auto", choices=PRECISIONS,
+                   help="auto: bf16 on CUDA (fp16 without bf16), on a CPU with bf16 units the faster of fp32 and "
+                        "bf16 by a few timed steps, else fp32 [%(default)s]")
+    g.add_argument("--memory-format", choices=MEMORY_FORMATS,
+                   help="[channels_last on CUDA and with bf16 on a CPU; contiguous otherwise]")
+    g.add_argument("--data-placement", choices=DATA_PLACEMENTS,
+                   help="resident: the images on the device, batches made there; workers: DataLoader workers "
+                        "[resident on CUDA, workers elsewhere]")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--resume", action="store_true", help="continue an unfinished run from its last checkpoint")
     g.add_argument("--force", action="store_true", help="start over, replacing a complete or unfinished run")
     g.add_argument("--no-progress", action="store_true", help="no progress bars (one line per epoch only)")
+    g.add_argument("--host-sync-every", type=positive_int, metavar="N",
+                   help="read the loss on the host (progress, stop requests) every N steps [25 on CUDA, 1 elsewhere]")
 
     test = commands.add_parser("test", help="score a checkpoint on the test set",
                                description=f"Score a checkpoint on the test images. Experiments: {experiments}.")

@@ -7,6 +7,7 @@ call. The config is checked before anything is loaded, so a typo costs a second,
 from __future__ import annotations
 
 import difflib
+import math
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
@@ -24,6 +25,7 @@ from .errors import LabError
 from .loader import BatchLoader
 from .recipe import default_batch_size, make_optimizer, make_scheduler, recipe_for
 from .results import RunFolder, atomic_write_json, load_checkpoint, load_weights
+from .runtime import ProbeTarget, Runtime, check_options, resolve_runtime
 from .test_module import test_model
 from .train_module import NonFiniteLossError, TrainingInterrupted, train_model
 
@@ -49,6 +51,10 @@ class RunConfig:
     val_samples: int | None = None
     test_samples: int | None = None
     device: str | None = None  # None: cuda, then mps, then cpu
+    precision: str = "auto"  # auto, fp32, bf16, fp16 (auto: bf16 on CUDA, measured on a CPU with bf16 units)
+    memory_format: str | None = None  # channels_last, contiguous; None: with the precision (runtime.py)
+    data_placement: str | None = None  # resident (on the device), workers; None: resident on CUDA only
+    host_sync_every: int | None = None  # read the loss on the host every N steps; None: 25 on CUDA, 1 elsewhere
     workers: int | None = None  # DataLoader workers on the CPU path; None: cores - 1
     out: str | None = None  # None: runs/manual/<experiment>/seed<seed>
     resume: bool = False
@@ -96,6 +102,7 @@ class RunConfig:
             raise LabError(f"val fraction must lie strictly between 0 and 1, got {self.val_fraction}")
         if self.workers is not None and self.workers < 0:
             raise LabError(f"workers must be 0 or more, got {self.workers}")
+        check_options(self.precision, self.memory_format, self.data_placement, self.host_sync_every)
         if self.resume and self.force:
             raise LabError("--resume continues a run and --force starts it over: pass only one")
         return self
@@ -147,15 +154,15 @@ def prepare_run(config: RunConfig) -> tuple[RunFolder, dict | None]:
     return run, None
 
 
-def make_loaders(config: RunConfig, splits, pretrained: bool, device: torch.device) -> dict[str, BatchLoader]:
+def make_loaders(config: RunConfig, splits, pretrained: bool, runtime: Runtime) -> dict[str, BatchLoader]:
     """Train (augmented, shuffled), val and test (centre crop) batches, as the handout's transforms."""
     mean, std = normalization(pretrained)
     workers = default_workers() if config.workers is None else config.workers
-    on_gpu = device.type == "cuda"
     return {
         split: BatchLoader(getattr(splits, split), config.batch_size,
-                           BatchTransform(config.image_size, mean, std, train=split == "train", channels_last=on_gpu),
-                           shuffle=split == "train", device=device, seed=config.seed, workers=workers,
+                           BatchTransform(config.image_size, mean, std, train=split == "train",
+                                          channels_last=runtime.channels_last),
+                           shuffle=split == "train", runtime=runtime, seed=config.seed, workers=workers,
                            rank=distributed.rank(), world_size=distributed.world_size())
         for split in ("train", "val", "test")
     }
@@ -173,8 +180,11 @@ def test_checkpoint(config: RunConfig, checkpoint: str | Path) -> dict:
     check_image_size(model, config.experiment, config.image_size)
     load_weights(model, load_checkpoint(checkpoint), checkpoint, config.experiment)
     config.batch_size = config.batch_size or default_batch_size(device)
-    loaders = make_loaders(config, splits, spec.pretrained, device)
-    return test_model(model.to(device), loaders, nn.CrossEntropyLoss(), device)
+    runtime = resolve_runtime(device, config.precision, config.memory_format, config.data_placement,
+                              config.host_sync_every)
+    loaders = make_loaders(config, splits, spec.pretrained, runtime)
+    model = model.to(device, memory_format=runtime.memory_format)
+    return test_model(model, loaders, nn.CrossEntropyLoss(), runtime=runtime)
 
 
 def run_experiment(config: RunConfig) -> dict:
@@ -207,14 +217,16 @@ def run_experiment(config: RunConfig) -> dict:
                                random_weights=config.random_weights)
     check_image_size(model, config.experiment, config.image_size)
     network = model
-    model = place_model(model, device)
-    loaders = make_loaders(config, splits, spec.pretrained, device)
     criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
     eval_criterion = nn.CrossEntropyLoss()
+    runtime = run_runtime(config, device, network, criterion, len(splits.train), resume)
+    model = place_model(model, runtime)
+    loaders = make_loaders(config, splits, spec.pretrained, runtime)
     optimizer = make_optimizer(model, config.lr, recipe)
     scheduler = make_scheduler(optimizer, len(loaders["train"]), config.epochs, recipe.warmup_epochs)
 
-    saved_config = {**asdict(config), "resume": False, "force": False}
+    # What the run really used: a rerun with these options computes the same (auto resolved).
+    saved_config = {**asdict(config), **runtime.options(), "resume": False, "force": False}
     world = distributed.world_size()
     described = {
         "experiment": config.experiment, "model": type(network).__name__, "params": models.count_parameters(network),
@@ -223,6 +235,7 @@ def run_experiment(config: RunConfig) -> dict:
         "batch_size": config.batch_size, "lr": config.lr, "weight_decay": recipe.weight_decay,
         "label_smoothing": recipe.label_smoothing, "seed": config.seed,
         "device": device_name(device) + (f" x {world} processes" if world > 1 else ""), "processes": world,
+        **runtime.options(), "precision_choice": runtime.choice,
         "train_images": len(splits.train), "val_images": len(splits.val), "test_images": len(splits.test),
         "classes": list(splits.classes),
     }
@@ -231,17 +244,18 @@ def run_experiment(config: RunConfig) -> dict:
         run.mark("running", **described)
         print(f"{config.experiment}: {described['params']:,} parameters, {len(splits.train)} train / "
               f"{len(splits.val)} val / {len(splits.test)} test images at {config.image_size}px, "
-              f"batch {config.batch_size}, lr {config.lr:.3g}, on {described['device']} -> {run.path}", flush=True)
+              f"batch {config.batch_size}, lr {config.lr:.3g}, on {described['device']} ({runtime.describe()}) "
+              f"-> {run.path}", flush=True)
 
     reset_peak_memory(device)
     started = time.perf_counter()
     with _status_on_failure(run, config.batch_size, device):
         model, history = train_model(
             model, loaders, criterion, optimizer, config.epochs, scheduler=scheduler,
-            eval_criterion=eval_criterion, device=device, run=run, resume=resume,
+            eval_criterion=eval_criterion, run=run, resume=resume,
             checkpoint_extra={"experiment": config.experiment, "config": saved_config},
-            progress=config.progress)
-        test = test_model(network, loaders, eval_criterion, device)
+            progress=config.progress, runtime=runtime)
+        test = test_model(network, loaders, eval_criterion, runtime=runtime)
 
     best = max(history, key=lambda row: row["val_acc"])
     train_seconds = sum(row["train_seconds"] for row in history)
@@ -268,13 +282,23 @@ def run_experiment(config: RunConfig) -> dict:
     return metrics
 
 
-def place_model(model: nn.Module, device: torch.device) -> nn.Module:
-    """Move ``model`` to ``device`` (channels-last on a GPU); wrap it in DDP under torchrun."""
+def run_runtime(config: RunConfig, device: torch.device, model: nn.Module, criterion: nn.Module,
+                train_images: int, resume: dict | None) -> Runtime:
+    """The run's runtime: its options resolved on ``device`` (``auto`` may time ``model`` on a CPU);
+    a resumed run keeps the precision and memory format it started with."""
+    steps = math.ceil(train_images / config.batch_size) * config.epochs
+    probe = ProbeTarget(model, criterion, config.batch_size, config.image_size, steps, config.experiment)
+    return resolve_runtime(device, config.precision, config.memory_format, config.data_placement,
+                           config.host_sync_every, probe=probe, saved=(resume or {}).get("config"),
+                           world_size=distributed.world_size())
+
+
+def place_model(model: nn.Module, runtime: Runtime) -> nn.Module:
+    """Move ``model`` to the runtime's device in its memory format; wrap it in DDP under torchrun."""
+    device = runtime.device
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-        model = model.to(device, memory_format=torch.channels_last)
-    else:
-        model = model.to(device)
+    model = model.to(device, memory_format=runtime.memory_format)
     if distributed.world_size() > 1:
         if device.type == "cuda":  # BatchNorm statistics over the global batch, as in one process
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)

@@ -7,8 +7,8 @@ import time
 import torch
 from torch import nn
 
-from .device import autocast, autocast_dtype, synchronize
 from .distributed import all_reduce, is_main
+from .runtime import Runtime, default_runtime
 
 
 def main_logits(outputs: torch.Tensor | tuple[torch.Tensor, ...]) -> torch.Tensor:
@@ -17,15 +17,16 @@ def main_logits(outputs: torch.Tensor | tuple[torch.Tensor, ...]) -> torch.Tenso
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader, criterion: nn.Module, device: torch.device | None = None) -> dict:
+def evaluate(model: nn.Module, loader, criterion: nn.Module, runtime: Runtime | None = None) -> dict:
     """Loss, accuracy and confusion matrix of ``model`` over ``loader``, in eval mode.
 
     Only the main classifier counts: a GoogLeNet in eval mode does not compute its side
     classifiers at all. Sums stay on the device until the end, so no batch waits for the host;
-    under DDP each process scores its share and the sums are added up.
+    under DDP each process scores its share and the sums are added up. ``runtime``: the
+    precision to score in (default: that of the model's device).
     """
-    device = device or next(model.parameters()).device
-    dtype = autocast_dtype(device)
+    runtime = runtime or default_runtime(next(model.parameters()).device)
+    device = runtime.device
     model.eval()
     confusion = None
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
@@ -33,7 +34,7 @@ def evaluate(model: nn.Module, loader, criterion: nn.Module, device: torch.devic
     for inputs, labels in loader:
         if len(labels) == 0:  # a process's empty share of a small last batch
             continue
-        with autocast(device, dtype):
+        with runtime.autocast():
             logits = main_logits(model(inputs))
         num_classes = logits.shape[1]
         if confusion is None:
@@ -47,7 +48,7 @@ def evaluate(model: nn.Module, loader, criterion: nn.Module, device: torch.devic
         raise ValueError("cannot evaluate on an empty split")
     all_reduce(loss_sum)
     all_reduce(confusion)
-    synchronize(device)
+    runtime.synchronize()
     seconds = time.perf_counter() - start
     confusion = confusion.view(num_classes, num_classes).cpu()
     count = int(confusion.sum())
@@ -61,12 +62,14 @@ def evaluate(model: nn.Module, loader, criterion: nn.Module, device: torch.devic
 
 
 def test_model(model: nn.Module, dataloaders: dict, criterion: nn.Module,
-               device: torch.device | None = None) -> dict:
+               device: torch.device | None = None, *, runtime: Runtime | None = None) -> dict:
     """Score ``model`` on ``dataloaders['test']``: loss, accuracy, per-class accuracy, confusion.
 
-    ``confusion[i][j]`` counts test images of class i predicted as class j.
+    ``confusion[i][j]`` counts test images of class i predicted as class j. ``runtime`` (or the
+    defaults of ``device``) says in which precision.
     """
-    result = evaluate(model, dataloaders["test"], criterion, device)
+    runtime = runtime or default_runtime(device or next(model.parameters()).device)
+    result = evaluate(model, dataloaders["test"], criterion, runtime)
     confusion = result["confusion"]
     per_class = (confusion.diag() / confusion.sum(1).clamp(min=1)).tolist()
     if is_main():

@@ -11,6 +11,9 @@ from labutils.augment import CIFAR10_MEAN, CIFAR10_STD, BatchTransform
 from labutils.data import make_fake_dataset
 from labutils.loader import BatchLoader
 from labutils.results import RunFolder
+from labutils.runtime import default_runtime
+
+CPU = default_runtime(torch.device("cpu"))
 
 ARGS = ["train", "--experiment", "alexnet", "--dataset", "fake", "--image-size", "64", "--epochs", "2",
         "--batch-size", "16", "--train-samples", "96", "--val-samples", "32", "--test-samples", "32",
@@ -21,7 +24,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 def test_process_shares_of_a_batch_are_the_single_process_batch():
     data = make_fake_dataset(num_train=40)[0]
     transform = BatchTransform(32, CIFAR10_MEAN, CIFAR10_STD, train=True)
-    make = lambda rank, world: BatchLoader(data, 16, transform, shuffle=True, device=torch.device("cpu"),
+    make = lambda rank, world: BatchLoader(data, 16, transform, shuffle=True, runtime=CPU,
                                            seed=3, rank=rank, world_size=world)
     single = list(make(0, 1))
     shares = [list(make(rank, 3)) for rank in range(3)]
