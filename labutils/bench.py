@@ -205,8 +205,9 @@ def bench_runtime(experiment: str, device: torch.device, precision: str, batch_s
     probes on a CPU with bf16 units, once per combination)."""
     spec = models.spec(experiment)
     smoothing = recipe_for(experiment, spec.family, spec.pretrained).label_smoothing
-    probe = ProbeTarget(models.build_model(experiment, random_weights=True), nn.CrossEntropyLoss(label_smoothing=smoothing),
-                        batch_size, image_size, PROBE_MIN_RUN_STEPS, experiment)
+    network = models.build_model(experiment, random_weights=True)
+    probe = ProbeTarget(network, nn.CrossEntropyLoss(label_smoothing=smoothing), batch_size, image_size,
+                        PROBE_MIN_RUN_STEPS, experiment)
     return resolve_runtime(device, precision, probe=probe)
 
 
@@ -391,7 +392,8 @@ def bench_model(experiment: str, device: torch.device, settings: dict, peak_tflo
         experiment, runtime, s["batch_size"], s["image_size"], s["warmup"], s["steps"], s["steps"],
         s["workers"], bare=True, repeats=s["repeats"]), device)
     if ours["status"] == "ok":
-        _say(f"{experiment}: ours (batch {ours['batch_size']}, {runtime.describe()}) {ours['images_per_s']:.1f} img/s training, "
+        _say(f"{experiment}: ours (batch {ours['batch_size']}, {runtime.describe()}) "
+             f"{ours['images_per_s']:.1f} img/s training, "
              f"{ours['eval_images_per_s']:.1f} img/s evaluation, bare step {ours['bare_images_per_s']:.1f} img/s")
     handout = _attempt(f"{experiment} handout", lambda: measure_handout(
         experiment, device, s["image_size"], s["warmup"], s["handout_steps"], s["handout_workers"],

@@ -77,5 +77,6 @@ def format_precision(table: dict[str, list[dict]], settings: dict) -> list[str]:
                          " / ".join(f"{k} {v:.1f}" for k, v in probe.items()) if probe
                          else (row.get("choice") or {}).get("reason", "explicit")])
     return ["", f"fp32 against --precision {settings['precision']} (training img/s of our pipeline, batch "
-                f"{settings['batch_size']}, median of {settings['repeats']}; probe: its bare-step img/s or why none ran)",
+                f"{settings['batch_size']}, median of {settings['repeats']}; probe: the bare-step img/s it chose by, "
+                "or why none ran)",
             _table(["model", "size", "fp32", "chosen", "chosen img/s", "vs fp32", "probe"], rows)]

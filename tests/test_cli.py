@@ -50,6 +50,8 @@ def test_unknown_experiment_lists_the_valid_ones(capsys):
     ("--lr", "-0.1", "must be positive"),
     ("--workers", "-1", "must be 0 or more"),
     ("--dataset", "mnist", "invalid choice"),
+    ("--precision", "fp8", "invalid choice"),
+    ("--host-sync-every", "0", "must be a positive"),
 ])
 def test_bad_values_are_refused_before_any_work(capsys, tmp_path, option, value, message):
     _fails(capsys, ["train", "--experiment", "alexnet", "--out", str(tmp_path / "run"), *FAKE, option, value],
@@ -142,5 +144,6 @@ def test_a_config_round_trips_through_the_command_line():
     from labutils.experiment import RunConfig, command_line
 
     config = RunConfig(experiment="googlenet", dataset="fake", epochs=2, lr=0.01, train_samples=5, seed=3,
-                       force=True, progress=False, random_weights=True, out="runs/x")
+                       force=True, progress=False, random_weights=True, out="runs/x", precision="bf16",
+                       memory_format="channels_last", data_placement="resident", host_sync_every=5)
     assert _config(build_parser().parse_args(["train", *command_line(config)])) == config
