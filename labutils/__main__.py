@@ -35,13 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train, validate and test one experiment into a run folder",
                                 description=f"Train one experiment. Experiments: {experiments}.")
-    add_cli_options(train, ("data", "training"))
+    add_cli_options(train, ("data", "runtime", "training"))
     train.add_argument("--config", metavar="FILE",
                        help="take every option from this JSON file (a run's config.json; what torchrun's processes read)")
 
     test = commands.add_parser("test", help="score a checkpoint on the test set",
                                description=f"Score a checkpoint on the test images. Experiments: {experiments}.")
-    add_cli_options(test, ("data",))
+    add_cli_options(test, ("data", "runtime"))
     test.add_argument("--checkpoint", required=True, help="a best.pt or last.pt from a run folder")
 
     profiles = f"{', '.join(profile_names())} or a .yaml file"

@@ -4,8 +4,9 @@ For each model, in one process and after warm-up steps:
 
 - **ours**: the lab's own code path - ``make_loaders`` (uint8 images in memory, whole-batch
   augmentation with ``grid_sample``; on a GPU the data lives there), ``train_model`` with the
-  experiment's recipe, bf16 autocast, channels_last and cuDNN autotuning on CUDA - at the
-  lab's batch size. Evaluation is ``evaluate`` (what validation and testing run).
+  experiment's recipe, in the runtime ``--precision`` resolves to (``auto``: bf16,
+  channels_last and cuDNN autotuning on CUDA; on a CPU with bf16 units what its probe picks) -
+  at the lab's batch size. Evaluation is ``evaluate`` (what validation and testing run).
 - **bare**: the same ``train_model`` on pre-made input tensors, so ours/bare is what the data
   pipeline adds to a step.
 - **handout**: torchvision transforms on PIL images in a ``DataLoader`` (Resize(256),
@@ -19,7 +20,8 @@ state: starting and stopping DataLoader workers, once per epoch, stays outside).
 ``--repeats`` each figure is the median of several epochs, ours and bare alternating, which
 keeps a shared machine's load changes from deciding the data-overhead figure.
 
-Then FLOPs per image (``labutils.flops``), a batch-size sweep for AlexNet and GoogLeNet, and the
+Then FLOPs per image (``labutils.flops``), a batch-size sweep for AlexNet and GoogLeNet, fp32
+against ``--precision``'s choice for them at 224 and 64 px (``bench_precision.py``), and the
 wall time of the ``full`` profile estimated from the measured rates. Prints tables and writes
 ``bench.json``.
 """
@@ -29,6 +31,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import functools
 import gc
 import io
 import itertools
@@ -47,12 +50,13 @@ from .augment import IMAGENET_MEAN, IMAGENET_STD
 from .cli_types import positive_int
 from .config import default_of
 from .data import DataSplits, ImageSet, default_workers, make_fake_dataset, split_sizes
-from .device import (autocast_dtype, device_name, is_out_of_memory, peak_memory_mb, pick_device,
-                     reset_peak_memory, synchronize)
+from .device import device_name, is_out_of_memory, peak_memory_mb, pick_device, reset_peak_memory, synchronize
 from .errors import LabError
 from .experiment import RunConfig, make_loaders, place_model
 from .recipe import default_batch_size, make_optimizer, make_scheduler, recipe_for
 from .results import atomic_write_json
+from .runtime import (PRECISIONS, PROBE_MIN_RUN_STEPS, ProbeTarget, Runtime, default_runtime, precision_label,
+                      resolve_runtime)
 from .test_module import main_logits
 from .train_module import NonFiniteLossError, train_model, training_loss
 
@@ -101,6 +105,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"a short run for a CPU: {' and '.join(QUICK_MODELS)} only (unless --models), few steps, "
                              "small batches; checks that everything runs, its rates are rough")
     parser.add_argument("--device", help="cuda, mps or cpu [the best available]")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="our pipeline's precision, as train's --precision [%(default)s]")
+    parser.add_argument("--precision-sizes", nargs="*", type=positive_int, default=[224, 64], metavar="N",
+                        help="image sizes at which fp32 and --precision's choice are compared side by side "
+                             "(AlexNet and GoogLeNet); none: skip [%(default)s]")
     parser.add_argument("--out", default="bench.json", help="where the figures go [%(default)s]")
 
 
@@ -184,23 +193,36 @@ def _free_memory(device: torch.device) -> None:
 
 # --- our pipeline ------------------------------------------------------------------------------
 
-def lab_model(experiment: str, device: torch.device) -> nn.Module:
+def lab_model(experiment: str, runtime: Runtime) -> nn.Module:
     """The network placed on the device as ``run_experiment`` does it."""
-    return place_model(models.build_model(experiment, random_weights=True), device)
+    return place_model(models.build_model(experiment, random_weights=True), runtime)
 
 
-def lab_loaders(experiment: str, device: torch.device, batch_size: int, image_size: int,
+@functools.cache
+def bench_runtime(experiment: str, device: torch.device, precision: str, batch_size: int,
+                  image_size: int) -> Runtime:
+    """The runtime ``train --precision`` resolves to for this model, batch and size (``auto``
+    probes on a CPU with bf16 units, once per combination)."""
+    spec = models.spec(experiment)
+    smoothing = recipe_for(experiment, spec.family, spec.pretrained).label_smoothing
+    network = models.build_model(experiment, random_weights=True)
+    probe = ProbeTarget(network, nn.CrossEntropyLoss(label_smoothing=smoothing), batch_size, image_size,
+                        PROBE_MIN_RUN_STEPS, experiment)
+    return resolve_runtime(device, precision, probe=probe)
+
+
+def lab_loaders(experiment: str, runtime: Runtime, batch_size: int, image_size: int,
                 train_batches: int, val_batches: int, workers: int | None) -> dict:
     """The lab's own loaders (``make_loaders``) over generated CIFAR-sized (32x32 uint8) images."""
     train, val = make_fake_dataset(num_train=batch_size * train_batches, num_test=batch_size * val_batches)
     splits = DataSplits(train=train, val=val, test=val, dataset="fake")
     config = RunConfig(experiment=experiment, dataset="fake", image_size=image_size, batch_size=batch_size,
                        workers=workers)
-    return make_loaders(config, splits, models.spec(experiment).pretrained, device)
+    return make_loaders(config, splits, models.spec(experiment).pretrained, runtime)
 
 
 def lab_epoch(model: nn.Module, experiment: str, train_loader, val_loader, batch_size: int,
-              device: torch.device) -> None:
+              runtime: Runtime) -> None:
     """One epoch of ``train_model`` set up as ``run_experiment`` sets it up: recipe, loss, schedule."""
     spec = models.spec(experiment)
     recipe = recipe_for(experiment, spec.family, spec.pretrained)
@@ -209,23 +231,24 @@ def lab_epoch(model: nn.Module, experiment: str, train_loader, val_loader, batch
     with contextlib.redirect_stdout(io.StringIO()):  # train_model's per-epoch line
         train_model(model, {"train": train_loader, "val": val_loader},
                     nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing), optimizer, 1,
-                    scheduler=scheduler, eval_criterion=nn.CrossEntropyLoss(), device=device, progress=False)
+                    scheduler=scheduler, eval_criterion=nn.CrossEntropyLoss(), runtime=runtime, progress=False)
 
 
-def measure_ours(experiment: str, device: torch.device, batch_size: int, image_size: int, warmup: int,
+def measure_ours(experiment: str, runtime: Runtime, batch_size: int, image_size: int, warmup: int,
                  steps: int, eval_steps: int, workers: int | None, bare: bool, repeats: int = 1) -> dict:
     """Training and evaluation images/s of the lab's pipeline, its peak memory, and (``bare``)
     the same training step on pre-made tensors; the median of ``repeats`` epochs of each."""
+    device = runtime.device
     _free_memory(device)
-    model = lab_model(experiment, device)
-    loaders = lab_loaders(experiment, device, batch_size, image_size, warmup + steps, warmup + eval_steps, workers)
+    model = lab_model(experiment, runtime)
+    loaders = lab_loaders(experiment, runtime, batch_size, image_size, warmup + steps, warmup + eval_steps, workers)
     rates: dict[str, list[float]] = {"images_per_s": [], "eval_images_per_s": [], "bare_images_per_s": []}
     premade, peak = None, None
     for _ in range(repeats):
         # Ours and bare alternate, so that a change in the machine's load hits both alike.
         train = TimedBatches(loaders["train"], warmup, device)
         val = TimedBatches(loaders["val"], warmup, device)
-        lab_epoch(model, experiment, train, val, batch_size, device)
+        lab_epoch(model, experiment, train, val, batch_size, runtime)
         rates["images_per_s"].append(train.images_per_s)
         rates["eval_images_per_s"].append(val.images_per_s)
         if peak is None:
@@ -235,9 +258,9 @@ def measure_ours(experiment: str, device: torch.device, batch_size: int, image_s
                 # A few real batches of our pipeline, reused: the same step, without the loading.
                 premade = [batch for _, batch in zip(range(min(4, warmup + steps)), loaders["train"])]
             bare_train = TimedBatches(PremadeBatches(premade, warmup + steps), warmup, device)
-            lab_epoch(model, experiment, bare_train, PremadeBatches(premade[:1], 1), batch_size, device)
+            lab_epoch(model, experiment, bare_train, PremadeBatches(premade[:1], 1), batch_size, runtime)
             rates["bare_images_per_s"].append(bare_train.images_per_s)
-    result = {"batch_size": batch_size, "peak_memory_mb": peak}
+    result = {"batch_size": batch_size, "peak_memory_mb": peak, **runtime.options()}
     result.update({key: statistics.median(values) for key, values in rates.items() if values})
     if repeats > 1:
         result["all_repeats"] = {key: values for key, values in rates.items() if values}
@@ -249,7 +272,8 @@ def augmentation_ms_per_image(device: torch.device, batch_size: int, image_size:
     on a CPU in one thread, as a loader worker runs it: the CPU time a batch costs the machine."""
     from .augment import CIFAR10_MEAN, CIFAR10_STD, BatchTransform
 
-    transform = BatchTransform(image_size, CIFAR10_MEAN, CIFAR10_STD, train=True, channels_last=device.type == "cuda")
+    transform = BatchTransform(image_size, CIFAR10_MEAN, CIFAR10_STD, train=True,
+                               channels_last=default_runtime(device).channels_last)
     images = make_fake_dataset(num_train=batch_size, num_test=1)[0].images.to(device)
     threads = torch.get_num_threads()
     if device.type == "cpu":
@@ -363,11 +387,13 @@ def bench_model(experiment: str, device: torch.device, settings: dict, peak_tflo
     train_step = flops.training_flops(experiment, s["image_size"])
     with torch.device("meta"):
         params = models.count_parameters(models.build_model(experiment, random_weights=True))
+    runtime = bench_runtime(experiment, device, s["precision"], s["batch_size"], s["image_size"])
     ours = _attempt(f"{experiment} ours", lambda: measure_ours(
-        experiment, device, s["batch_size"], s["image_size"], s["warmup"], s["steps"], s["steps"],
+        experiment, runtime, s["batch_size"], s["image_size"], s["warmup"], s["steps"], s["steps"],
         s["workers"], bare=True, repeats=s["repeats"]), device)
     if ours["status"] == "ok":
-        _say(f"{experiment}: ours (batch {ours['batch_size']}) {ours['images_per_s']:.1f} img/s training, "
+        _say(f"{experiment}: ours (batch {ours['batch_size']}, {runtime.describe()}) "
+             f"{ours['images_per_s']:.1f} img/s training, "
              f"{ours['eval_images_per_s']:.1f} img/s evaluation, bare step {ours['bare_images_per_s']:.1f} img/s")
     handout = _attempt(f"{experiment} handout", lambda: measure_handout(
         experiment, device, s["image_size"], s["warmup"], s["handout_steps"], s["handout_workers"],
@@ -378,6 +404,7 @@ def bench_model(experiment: str, device: torch.device, settings: dict, peak_tflo
 
     result = {"params": params, "forward_gflops_per_image": forward / 1e9,
               "training_gflops_per_image": train_step / 1e9, "ours": ours, "handout": handout,
+              "precision_choice": runtime.choice,
               "speedup": None, "eval_images_per_s": None, "bare_step_images_per_s": None,
               "data_overhead_pct": None, "fraction_of_peak": None}
     if ours["status"] == "ok":
@@ -402,8 +429,10 @@ def scaling_sweep(experiment: str, device: torch.device, settings: dict, measure
             row = {"batch_size": batch_size, "status": "ok", "images_per_s": measured["images_per_s"],
                    "peak_memory_mb": measured["peak_memory_mb"]}
         else:
+            runtime = bench_runtime(experiment, device, settings["precision"], settings["batch_size"],
+                                    settings["image_size"])  # the main table's: no probe per batch size
             row = {"batch_size": batch_size, **_attempt(f"{experiment} batch {batch_size}", lambda: measure_ours(
-                experiment, device, batch_size, settings["image_size"], settings["warmup"], settings["steps"], 1,
+                experiment, runtime, batch_size, settings["image_size"], settings["warmup"], settings["steps"], 1,
                 settings["workers"], bare=False), device)}
             row.pop("eval_images_per_s", None)  # one evaluation batch: not a figure
         if row["status"] == "ok":
@@ -480,8 +509,8 @@ def resolve_settings(args: argparse.Namespace, device: torch.device) -> dict:
         "repeats": args.repeats or (1 if quick or on_gpu else 3),
         "workers": default_workers() if args.workers is None else args.workers,
         "batch_sizes": list(args.batch_sizes or batch_sizes),
-        "autocast": str(autocast_dtype(device)).replace("torch.", "") if autocast_dtype(device) else "fp32",
-        "channels_last": on_gpu,
+        "precision": args.precision,
+        "precision_sizes": list(args.precision_sizes),
         "quick": quick,
         "torch_threads": torch.get_num_threads(),
     }
@@ -530,21 +559,24 @@ def _rate(entry: dict, key: str = "images_per_s") -> str:
 
 def format_report(report: dict) -> str:
     s = report["settings"]
-    header = ["model", "params", "GFLOPs/img", "ours img/s", "handout img/s", "speed-up", "eval img/s",
+    header = ["model", "params", "GFLOPs/img", "runtime", "ours img/s", "handout img/s", "speed-up", "eval img/s",
               "peak MB ours/handout", "data overhead %"]
     if report["peak_tflops"]:
         header.append("% of peak")
     rows = []
     for name, r in report["models"].items():
         memory = f"{_fmt(r['ours'].get('peak_memory_mb'), '.0f')}/{_fmt(r['handout'].get('peak_memory_mb'), '.0f')}"
-        row = [name, f"{r['params'] / 1e6:.1f}M", f"{r['forward_gflops_per_image']:.2f}", _rate(r["ours"]),
+        ours = r["ours"]
+        runtime = (precision_label(ours["precision"], ours["memory_format"] == "channels_last")
+                   if ours["status"] == "ok" else "n/a")
+        row = [name, f"{r['params'] / 1e6:.1f}M", f"{r['forward_gflops_per_image']:.2f}", runtime, _rate(ours),
                _rate(r["handout"]), _fmt(r["speedup"], ".1f") + ("x" if r["speedup"] else ""),
                _fmt(r["eval_images_per_s"]), memory, _fmt(r["data_overhead_pct"], "+.1f")]
         if report["peak_tflops"]:
             row.append(_fmt(r["fraction_of_peak"] and 100 * r["fraction_of_peak"], ".1f"))
         rows.append(row)
     out = [f"device {report['device']}, torch {report['torch']}, {s['image_size']}x{s['image_size']}, "
-           f"ours: batch {s['batch_size']}, {s['autocast']}{', channels_last' if s['channels_last'] else ''}, "
+           f"ours: batch {s['batch_size']}, --precision {s['precision']} (per model: 'runtime' column), "
            f"{s['workers']} loader workers on CPU paths; handout: batch {s['handout_batch_size']}, fp32, "
            f"{s['handout_workers']} PIL workers; {s['steps']} timed steps ({s['handout_steps']} handout) "
            f"after {s['warmup']} warm-up" + (f", median of {s['repeats']} runs (ours and bare alternating)"
@@ -574,6 +606,9 @@ def format_report(report: dict) -> str:
                                + (f" ({entry['peak_memory_mb']:.0f} MB)" if entry["peak_memory_mb"] else ""))
             rows.append(row)
         out += ["", "our training img/s by batch size", _table(["batch", *report["scaling"]], rows)]
+    from .bench_precision import format_precision
+
+    out += format_precision(report["precision"], s)
     est = report["full_profile"]
     out += ["", f"'{est['profile']}' profile ({est['source']}, {est['seeds']} seed(s)) at the rates above "
                 f"(batch {s['batch_size']}, {s['image_size']}px): epochs x (train + val) + test"]
@@ -612,7 +647,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     out = Path(args.out)
-    results, scaling = {}, {}
+    results, scaling, precision = {}, {}, {}
     report = {
         "device": device_name(device),
         "device_type": device.type,
@@ -628,6 +663,7 @@ def run_bench(args: argparse.Namespace) -> int:
         "peak_source": peak_source,
         "models": results,
         "scaling": scaling,
+        "precision": precision,
         "complete": False,
     }
     report["augmentation_ms_per_image"] = augmentation_ms_per_image(device, settings["batch_size"],
@@ -639,9 +675,14 @@ def run_bench(args: argparse.Namespace) -> int:
     for experiment in (m for m in SCALING_MODELS if m in settings["models"]):
         scaling[experiment] = scaling_sweep(experiment, device, settings, results[experiment]["ours"])
         atomic_write_json(out, _finite(report))
+    from .bench_precision import precision_rows, precision_targets
+
+    for experiment in (m for m in SCALING_MODELS if m in settings["models"] and settings["precision_sizes"]):
+        precision[experiment] = precision_rows(experiment, device, settings)
+        atomic_write_json(out, _finite(report))
     estimate = full_profile_estimate(read_full_profile(), results)
-    report.update(full_profile=estimate, full_profile_estimate_s=estimate["total_s"],
-                  targets=check_targets(device, results, estimate), complete=True,
+    targets = check_targets(device, results, estimate) + precision_targets(precision, settings["precision"])
+    report.update(full_profile=estimate, full_profile_estimate_s=estimate["total_s"], targets=targets, complete=True,
                   bench_seconds=time.perf_counter() - started)
     if device.type != "cuda" and load is not None and load > (os.cpu_count() or 1):
         report["warning"] = (f"the load average was {load:.1f} on {os.cpu_count()} cores when the benchmark "

@@ -24,21 +24,26 @@ from .errors import LabError, did_you_mean
 MAX_IMAGE_SIZE = 1024  # 32-pixel CIFAR-10 images upsampled past this show nothing new, and cost memory
 MAX_SEED = 2**32 - 1  # seeds are mixed into 64-bit generator seeds per batch (loader.batch_seed)
 DEVICE_KINDS = ("cuda", "mps", "cpu")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+MEMORY_FORMATS = ("channels_last", "contiguous")
+DATA_PLACEMENTS = ("resident", "workers")
 # Options that must match for a run to be resumed from its checkpoint.
 RESUME_KEYS = ("experiment", "dataset", "image_size", "epochs", "batch_size", "lr", "warmup_epochs", "seed",
                "val_fraction", "train_samples", "val_samples")
 
 
 def option(default: Any, help: str, *, group: str = "training", parse: Any = None, shown: str | None = None,
-           profile: str | None = None, flag: str | None = None) -> Any:
+           profile: str | None = None, flag: str | None = None, choices: tuple[str, ...] | None = None) -> Any:
     """A ``RunConfig`` field with what the command line and the profiles need to know about it.
 
-    ``group``: "data" options are taken by ``train`` and ``test``, "training" ones by ``train``.
+    ``group``: "data" and "runtime" options are taken by ``train`` and ``test``, "training" ones by
+    ``train`` only. ``choices``: the values the option accepts.
     ``parse``: the argparse type. ``shown``: how a ``None`` default reads in ``--help``.
     ``profile``: why a profile may not set this field (None: it may). ``flag``: the option's
     name when it differs from the field's (``--no-progress``).
     """
-    metadata = {"help": help, "group": group, "parse": parse, "shown": shown, "profile": profile, "flag": flag}
+    metadata = {"help": help, "group": group, "parse": parse, "shown": shown, "profile": profile, "flag": flag,
+                "choices": choices}
     return field(default=default, metadata=metadata)
 
 
@@ -68,6 +73,16 @@ class RunConfig:
     device: str | None = option(None, "cuda, mps or cpu", group="data", shown="the best available")
     workers: int | None = option(None, "DataLoader workers on the CPU path", group="data",
                                  parse=nonnegative_int, shown="cores - 1, at most 4")
+    precision: str = option("auto", "auto: bf16 on CUDA (fp16 without bf16); on a CPU with bf16 units the faster of "
+                            "fp32 and bf16 by a few timed steps; else fp32", group="runtime", choices=PRECISIONS)
+    memory_format: str | None = option(None, "memory format of the model and its inputs", group="runtime",
+                                       choices=MEMORY_FORMATS,
+                                       shown="channels_last on CUDA and with bf16 on a CPU; contiguous otherwise")
+    data_placement: str | None = option(None, "resident: the images on the device, batches made there; workers: "
+                                        "DataLoader workers", group="runtime", choices=DATA_PLACEMENTS,
+                                        shown="resident on CUDA, workers elsewhere")
+    host_sync_every: int | None = option(None, "read the loss on the host (progress, stop requests) every N steps",
+                                         group="runtime", parse=positive_int, shown="25 on CUDA, 1 elsewhere")
     random_weights: bool = option(False, "pretrained experiments: random weights instead of ImageNet's "
                                   "(offline smoke runs)", group="data")
     epochs: int = option(10, "epochs", parse=positive_int)
@@ -136,6 +151,9 @@ class RunConfig:
             raise LabError(f"workers must be 0 or more, got {self.workers}")
         if self.device is not None and self.device.split(":")[0] not in DEVICE_KINDS:
             raise LabError(f"unknown device '{self.device}'; choose one of: {', '.join(DEVICE_KINDS)}")
+        from .runtime import check_options
+
+        check_options(self.precision, self.memory_format, self.data_placement, self.host_sync_every)
         if self.resume and self.force:
             raise LabError("--resume continues a run and --force starts it over: pass only one")
         return self
@@ -216,7 +234,7 @@ def add_cli_options(parser: argparse.ArgumentParser, groups: tuple[str, ...]) ->
                 text = f"no {meta['help']}" if f.default else meta["help"]
                 arguments.add_argument(name, dest=f.name, action=action, help=text)
             else:
-                choices = DATASETS if f.name == "dataset" else None
+                choices = DATASETS if f.name == "dataset" else meta["choices"]
                 arguments.add_argument(name, dest=f.name, type=meta["parse"], default=f.default, choices=choices,
                                        help=f"{meta['help']} {default}".replace("%", "%%"))
 

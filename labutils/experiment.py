@@ -7,6 +7,7 @@ call. The config is checked before anything is loaded, so a typo costs a second,
 from __future__ import annotations
 
 import json
+import math
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,8 +29,10 @@ from .loader import BatchLoader
 from .recipe import make_optimizer, make_scheduler, recipe_for
 from .results import RunFolder, atomic_write_json, load_checkpoint, load_weights
 from .run_guard import prepare_run, record_stop
+from .runtime import ProbeTarget, Runtime, resolve_runtime
 from .test_module import test_model
 from .train_module import TrainingInterrupted, train_model
+
 
 def check_image_size(model: nn.Module, experiment: str, image_size: int) -> None:
     minimum = getattr(model, "min_image_size", 1)
@@ -38,14 +41,14 @@ def check_image_size(model: nn.Module, experiment: str, image_size: int) -> None
                        f"it needs at least {minimum}x{minimum} pixels (--image-size {minimum} or more)")
 
 
-def make_loaders(config: RunConfig, splits, pretrained: bool, device: torch.device) -> dict[str, BatchLoader]:
+def make_loaders(config: RunConfig, splits, pretrained: bool, runtime: Runtime) -> dict[str, BatchLoader]:
     """Train (augmented, shuffled), val and test (centre crop) batches, as the handout's transforms."""
     mean, std = normalization(pretrained)
-    on_gpu = device.type == "cuda"
     return {
         split: BatchLoader(getattr(splits, split), config.batch_size,
-                           BatchTransform(config.image_size, mean, std, train=split == "train", channels_last=on_gpu),
-                           shuffle=split == "train", device=device, seed=config.seed, workers=config.workers,
+                           BatchTransform(config.image_size, mean, std, train=split == "train",
+                                          channels_last=runtime.channels_last),
+                           shuffle=split == "train", runtime=runtime, seed=config.seed, workers=config.workers,
                            rank=distributed.rank(), world_size=distributed.world_size())
         for split in ("train", "val", "test")
     }
@@ -63,8 +66,11 @@ def test_checkpoint(config: RunConfig, checkpoint: str | Path) -> dict:
     model = models.build_model(config.experiment, num_classes=len(splits.classes), random_weights=True)
     check_image_size(model, config.experiment, config.image_size)
     load_weights(model, state, checkpoint, config.experiment)
-    loaders = make_loaders(config, splits, spec.pretrained, device)
-    return test_model(model.to(device), loaders, nn.CrossEntropyLoss(), device)
+    runtime = resolve_runtime(device, config.precision, config.memory_format, config.data_placement,
+                              config.host_sync_every)
+    loaders = make_loaders(config, splits, spec.pretrained, runtime)
+    model = model.to(device, memory_format=runtime.memory_format)
+    return test_model(model, loaders, nn.CrossEntropyLoss(), runtime=runtime)
 
 
 def run_experiment(config: RunConfig) -> dict:
@@ -107,14 +113,16 @@ def _train_and_test(config: RunConfig) -> dict:
                                random_weights=config.random_weights)
     check_image_size(model, config.experiment, config.image_size)
     network = model
-    model = place_model(model, device)
-    loaders = make_loaders(config, splits, spec.pretrained, device)
     criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
     eval_criterion = nn.CrossEntropyLoss()
+    runtime = run_runtime(config, device, network, criterion, len(splits.train), resume)
+    model = place_model(model, runtime)
+    loaders = make_loaders(config, splits, spec.pretrained, runtime)
     optimizer = make_optimizer(model, config.lr, recipe)
     scheduler = make_scheduler(optimizer, len(loaders["train"]), config.epochs, config.warmup_epochs)
 
-    saved_config = {**config.to_dict(), "resume": False, "force": False}
+    # What the run really used: a rerun with these options computes the same (auto resolved).
+    saved_config = {**config.to_dict(), **runtime.options(), "resume": False, "force": False}
     world = distributed.world_size()
     described = {
         "experiment": config.experiment, "model": type(network).__name__, "params": models.count_parameters(network),
@@ -124,6 +132,7 @@ def _train_and_test(config: RunConfig) -> dict:
         "weight_decay": recipe.weight_decay,
         "label_smoothing": recipe.label_smoothing, "seed": config.seed,
         "device": device_name(device) + (f" x {world} processes" if world > 1 else ""), "processes": world,
+        **runtime.options(), "precision_choice": runtime.choice,
         "train_images": len(splits.train), "val_images": len(splits.val), "test_images": len(splits.test),
         "classes": list(splits.classes), "environment": environment(device),
     }
@@ -132,17 +141,18 @@ def _train_and_test(config: RunConfig) -> dict:
         run.mark("running", **described)
         print(f"{config.experiment}: {described['params']:,} parameters, {len(splits.train)} train / "
               f"{len(splits.val)} val / {len(splits.test)} test images at {config.image_size}px, "
-              f"batch {config.batch_size}, lr {config.lr:.3g}, on {described['device']} -> {run.path}", flush=True)
+              f"batch {config.batch_size}, lr {config.lr:.3g}, on {described['device']} ({runtime.describe()}) "
+              f"-> {run.path}", flush=True)
 
     reset_peak_memory(device)
     started = time.perf_counter()
     with _status_on_failure(run, config.batch_size, device):
         model, history = train_model(
             model, loaders, criterion, optimizer, config.epochs, scheduler=scheduler,
-            eval_criterion=eval_criterion, device=device, run=run, resume=resume,
+            eval_criterion=eval_criterion, run=run, resume=resume,
             checkpoint_extra={"experiment": config.experiment, "config": saved_config},
-            progress=config.progress)
-        test = test_model(network, loaders, eval_criterion, device,
+            progress=config.progress, runtime=runtime)
+        test = test_model(network, loaders, eval_criterion, runtime=runtime,
                           predictions_file=RunFolder(config.run_dir).predictions)
         speed = measure_inference(network, config.batch_size, config.image_size, device) if main else {}
 
@@ -172,13 +182,23 @@ def _train_and_test(config: RunConfig) -> dict:
     return metrics
 
 
-def place_model(model: nn.Module, device: torch.device) -> nn.Module:
-    """Move ``model`` to ``device`` (channels-last on a GPU); wrap it in DDP under torchrun."""
+def run_runtime(config: RunConfig, device: torch.device, model: nn.Module, criterion: nn.Module,
+                train_images: int, resume: dict | None) -> Runtime:
+    """The run's runtime: its options resolved on ``device`` (``auto`` may time ``model`` on a CPU);
+    a resumed run keeps the precision and memory format it started with."""
+    steps = math.ceil(train_images / config.batch_size) * config.epochs
+    probe = ProbeTarget(model, criterion, config.batch_size, config.image_size, steps, config.experiment)
+    return resolve_runtime(device, config.precision, config.memory_format, config.data_placement,
+                           config.host_sync_every, probe=probe, saved=(resume or {}).get("config"),
+                           world_size=distributed.world_size())
+
+
+def place_model(model: nn.Module, runtime: Runtime) -> nn.Module:
+    """Move ``model`` to the runtime's device in its memory format; wrap it in DDP under torchrun."""
+    device = runtime.device
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-        model = model.to(device, memory_format=torch.channels_last)
-    else:
-        model = model.to(device)
+    model = model.to(device, memory_format=runtime.memory_format)
     if distributed.world_size() > 1:
         if device.type == "cuda":  # BatchNorm statistics over the global batch, as in one process
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)

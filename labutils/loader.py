@@ -1,14 +1,15 @@
-"""Batches of augmented images from an in-memory ``ImageSet``, on the GPU or through workers.
+"""Batches of augmented images from an in-memory ``ImageSet``, resident on the device or through workers.
 
 Both paths draw the same batches: the order of epoch ``e`` and the augmentation of batch ``b``
 depend only on (seed, e, b). That makes CPU runs repeatable, lets a resumed run continue
 exactly where it stopped, and lets DataLoader workers augment batches in parallel without
 sharing a random state.
 
-- CUDA: the uint8 dataset is copied to the GPU once and every batch is an index + one
-  ``grid_sample`` there; nothing crosses the PCIe bus during training.
-- CPU / MPS: a ``DataLoader`` whose workers each build whole augmented batches, so the
-  augmentation of the next batches overlaps the model step of this one.
+- resident (``runtime.resident_data``, the default on CUDA): the uint8 dataset is copied to the
+  device once and every batch is an index + one ``grid_sample`` there, with a generator on the
+  device; on a GPU nothing crosses the PCIe bus during training. On a CPU this is the same code.
+- workers (the default elsewhere): a ``DataLoader`` whose workers each build whole augmented
+  batches, so the augmentation of the next batches overlaps the model step of this one.
 
 Under DDP (``world_size`` > 1) every process walks the same global batches and takes its own
 contiguous share of each (``torch.tensor_split``); see ``distributed.py``.
@@ -23,6 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from .augment import BatchTransform
 from .data import ImageSet
+from .runtime import Runtime
 
 _MIX = 1_000_003  # spreads (seed, epoch, batch) over distinct generator seeds
 
@@ -59,12 +61,13 @@ class BatchLoader:
     """
 
     def __init__(self, data: ImageSet, batch_size: int, transform: BatchTransform, *,
-                 shuffle: bool, device: torch.device, seed: int = 0, workers: int = 0,
+                 shuffle: bool, runtime: Runtime, seed: int = 0, workers: int = 0,
                  rank: int = 0, world_size: int = 1) -> None:
         if batch_size <= 0:
             raise ValueError(f"batch size must be positive, got {batch_size}")
         self.data, self.batch_size, self.transform = data, batch_size, transform
-        self.shuffle, self.device, self.seed, self.workers = shuffle, device, seed, workers
+        self.shuffle, self.runtime, self.seed, self.workers = shuffle, runtime, seed, workers
+        self.device = runtime.device
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
         self.start_batch = 0
@@ -97,8 +100,8 @@ class BatchLoader:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         batches = self._batches()
-        if self.device.type == "cuda":
-            yield from self._iter_on_gpu(batches)
+        if self.runtime.resident_data:
+            yield from self._iter_resident(batches)
             return
         dataset = _AugmentedBatches(self, batches)
         todo = list(range(self.start_batch, len(batches)))
@@ -109,11 +112,11 @@ class BatchLoader:
         for inputs, labels in loader:
             yield inputs.to(self.device, non_blocking=True), labels.to(self.device, non_blocking=True)
 
-    def _iter_on_gpu(self, batches: list[torch.Tensor]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def _iter_resident(self, batches: list[torch.Tensor]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         if self._on_device is None:
             self._on_device = ImageSet(self.data.images.to(self.device), self.data.labels.to(self.device),
                                        self.data.classes)
-        # The epoch's order goes to the GPU in one copy, not one per batch.
+        # The epoch's order goes to the device in one copy, not one per batch.
         batches = torch.cat(batches).to(self.device).split([len(b) for b in batches])
         generator = torch.Generator(device=self.device)
         for b in range(self.start_batch, len(batches)):

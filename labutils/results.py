@@ -39,7 +39,7 @@ HISTORY_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr
                   "train_seconds", "eval_seconds", "images_per_s")
 METRICS_FIELDS = ("experiment", "model", "params", "epochs", "best_epoch", "train_loss", "train_acc",
                   "val_loss", "val_acc", "test_loss", "test_acc", "train_time_s", "images_per_s",
-                  "device", "seed", "status")
+                  "device", "precision", "memory_format", "seed", "status")
 COMPLETE = "complete"
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)

@@ -8,9 +8,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .device import autocast, autocast_dtype, synchronize
 from .distributed import all_reduce, is_main
 from .predictions import PredictionCollector, make_predictions, save_predictions
+from .runtime import Runtime, default_runtime
 
 
 def main_logits(outputs: torch.Tensor | tuple[torch.Tensor, ...]) -> torch.Tensor:
@@ -19,17 +19,18 @@ def main_logits(outputs: torch.Tensor | tuple[torch.Tensor, ...]) -> torch.Tenso
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader, criterion: nn.Module, device: torch.device | None = None,
+def evaluate(model: nn.Module, loader, criterion: nn.Module, runtime: Runtime | None = None,
              collect: PredictionCollector | None = None) -> dict:
     """Loss, accuracy and confusion matrix of ``model`` over ``loader``, in eval mode.
 
     Only the main classifier counts: a GoogLeNet in eval mode does not compute its side
     classifiers at all. Sums stay on the device until the end, so no batch waits for the host;
-    under DDP each process scores its share and the sums are added up. ``collect`` keeps every
+    under DDP each process scores its share and the sums are added up. ``runtime``: the
+    precision to score in (default: that of the model's device). ``collect`` keeps every
     image's prediction (``test_model`` does).
     """
-    device = device or next(model.parameters()).device
-    dtype = autocast_dtype(device)
+    runtime = runtime or default_runtime(next(model.parameters()).device)
+    device = runtime.device
     model.eval()
     confusion = None
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
@@ -39,7 +40,7 @@ def evaluate(model: nn.Module, loader, criterion: nn.Module, device: torch.devic
             if collect is not None:
                 collect.add(labels, None)
             continue
-        with autocast(device, dtype):
+        with runtime.autocast():
             logits = main_logits(model(inputs))
         if collect is not None:
             collect.add(labels, logits)
@@ -55,7 +56,7 @@ def evaluate(model: nn.Module, loader, criterion: nn.Module, device: torch.devic
         raise ValueError("cannot evaluate on an empty split")
     all_reduce(loss_sum)
     all_reduce(confusion)
-    synchronize(device)
+    runtime.synchronize()
     seconds = time.perf_counter() - start
     confusion = confusion.view(num_classes, num_classes).cpu()
     count = int(confusion.sum())
@@ -69,15 +70,18 @@ def evaluate(model: nn.Module, loader, criterion: nn.Module, device: torch.devic
 
 
 def test_model(model: nn.Module, dataloaders: dict, criterion: nn.Module,
-               device: torch.device | None = None, predictions_file: str | Path | None = None) -> dict:
+               device: torch.device | None = None, *, runtime: Runtime | None = None,
+               predictions_file: str | Path | None = None) -> dict:
     """Score ``model`` on ``dataloaders['test']``: loss, accuracy, per-class accuracy, confusion.
 
-    ``confusion[i][j]`` counts test images of class i predicted as class j. With
-    ``predictions_file`` (a run folder's ``predictions.npz``), every test image's prediction and
-    the most confident mistakes' images are saved there (see ``predictions.py``).
+    ``confusion[i][j]`` counts test images of class i predicted as class j. ``runtime`` (or the
+    defaults of ``device``) says in which precision. With ``predictions_file`` (a run folder's
+    ``predictions.npz``), every test image's prediction and the most confident mistakes' images
+    are saved there (see ``predictions.py``).
     """
+    runtime = runtime or default_runtime(device or next(model.parameters()).device)
     collector = PredictionCollector() if predictions_file is not None else None
-    result = evaluate(model, dataloaders["test"], criterion, device, collect=collector)
+    result = evaluate(model, dataloaders["test"], criterion, runtime, collect=collector)
     if collector is not None:
         predicted = collector.result()  # under DDP every process takes part
         if is_main():

@@ -1,9 +1,11 @@
 """The training loop: ``train_model``, the handout's function, for AlexNet and GoogLeNet alike.
 
-One plain loop. Per batch: forward (bf16 autocast on a GPU), loss (a GoogLeNet in training mode
-adds its two side classifiers at weight 0.3, as in the paper), backward, optimizer and schedule
-step. Per epoch: validation, one history row, the best weights kept, and, given a run folder,
-a resumable checkpoint. Ctrl-C / SIGTERM stop after the current batch with the state saved.
+One plain loop. Per batch: forward (in the runtime's precision: bf16 autocast on a GPU), loss
+(a GoogLeNet in training mode adds its two side classifiers at weight 0.3, as in the paper),
+backward, optimizer and schedule step. The loss and accuracy are summed on the device and read
+by the host every ``runtime.sync_every`` steps only. Per epoch: validation, one history row, the
+best weights kept, and, given a run folder, a resumable checkpoint. Ctrl-C / SIGTERM stop at the
+next host read (the next step on a CPU, at most 25 steps on a GPU) with the state saved.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from torch import nn
 from tqdm import tqdm
 
 from .config import default_of
-from .device import autocast, autocast_dtype, synchronize
 from .distributed import all_reduce, is_main, unwrap
 from .errors import LabError
 from .interrupt import StopRequest
 from .results import RunFolder, load_checkpoint
+from .runtime import Runtime, default_runtime
 from .test_module import evaluate, main_logits
 
 AUX_WEIGHT = 0.3  # Szegedy et al. 2015: "their loss is added to the total loss with a discount weight 0.3"
@@ -49,7 +51,8 @@ def train_model(model: nn.Module, dataloaders: dict, criterion: nn.Module, optim
                 num_epochs: int = default_of("epochs"), *, scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
                 eval_criterion: nn.Module | None = None, device: torch.device | None = None,
                 aux_weight: float = AUX_WEIGHT, run: RunFolder | None = None, resume: dict | None = None,
-                checkpoint_extra: dict | None = None, progress: bool = True) -> tuple[nn.Module, list[dict]]:
+                checkpoint_extra: dict | None = None, progress: bool = True,
+                runtime: Runtime | None = None) -> tuple[nn.Module, list[dict]]:
     """Train ``model`` on ``dataloaders['train']``, validating on ``dataloaders['val']`` each epoch.
 
     Returns the model holding its best-validation weights and the history (one dict per epoch).
@@ -58,20 +61,24 @@ def train_model(model: nn.Module, dataloaders: dict, criterion: nn.Module, optim
     ``best.pt`` on a new best); ``resume`` is a ``last.pt`` state to continue from.
     ``checkpoint_extra`` is stored in every checkpoint (e.g. the experiment name).
 
+    ``runtime`` says how to use the device (precision, host reads; see ``runtime.py``); without
+    it, the defaults of ``device``. A stop request (Ctrl-C, SIGTERM) is acted on at the next
+    host read: the saved state holds every step done up to it.
+
     Under DDP (``model`` wrapped, loaders sharded) the epoch's sums are added up across
     processes and only rank 0 shows progress; pass ``run`` on rank 0 only.
     """
-    device = device or next(model.parameters()).device
+    runtime = runtime or default_runtime(device or next(model.parameters()).device)
+    device = runtime.device
     network = unwrap(model)  # what checkpoints hold, without DDP's "module." prefix
     progress = progress and is_main()
     eval_criterion = eval_criterion or criterion
-    dtype = autocast_dtype(device)
-    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+    scaler = torch.amp.GradScaler(device.type, enabled=runtime.loss_scaling)
     train_loader = dataloaders["train"]
     steps_per_epoch = len(train_loader)
-    # Reading the loss on the host makes a GPU wait; there, read it (and agree across
-    # processes on stopping) every few steps only.
-    sync_every = 25 if device.type == "cuda" else 1
+    # Reading the loss on the host makes a GPU wait: read it (and agree across processes on
+    # stopping) every few steps only.
+    sync_every = runtime.sync_every
     log_interval = 0.5 if sys.stderr.isatty() else 30.0  # papermill stores every refresh
 
     history: list[dict] = []
@@ -123,7 +130,7 @@ def train_model(model: nn.Module, dataloaders: dict, criterion: nn.Module, optim
                        dynamic_ncols=True)
             start = time.perf_counter()
             for step, (inputs, labels) in enumerate(train_loader, start=start_batch):
-                with autocast(device, dtype):
+                with runtime.autocast():
                     outputs = model(inputs)
                     loss = training_loss(outputs, labels, criterion, aux_weight)
                 optimizer.zero_grad(set_to_none=True)
@@ -164,12 +171,12 @@ def train_model(model: nn.Module, dataloaders: dict, criterion: nn.Module, optim
                         raise TrainingInterrupted(f"stopped by {stop.requested or 'another process'} in epoch "
                                                   f"{epoch + 1} after batch {step + 1}/{steps_per_epoch}; {where}")
             bar.close()
-            synchronize(device)
+            runtime.synchronize()
             train_seconds = seconds_before + time.perf_counter() - start
             partial, start_batch = None, 0
             loss_sum, correct, seen = _summed(loss_sum, correct, seen)
 
-            val = evaluate(network, dataloaders["val"], eval_criterion, device)
+            val = evaluate(network, dataloaders["val"], eval_criterion, runtime)
             row = {
                 "epoch": epoch + 1,
                 "train_loss": loss_sum / seen,

@@ -49,7 +49,7 @@ fi
 if [ -n "${GPU_CHECK_CPU:-}" ]; then
     # Dry run on a CPU: the same steps, made small (smallest input, a few images).
     DEVICE=cpu
-    BENCH_ARGS=(--quick --models alexnet googlenet --image-size 64 --batch-sizes 4 8)
+    BENCH_ARGS=(--quick --models alexnet googlenet --image-size 64 --batch-sizes 4 8 --precision-sizes 64)
     TRAIN_ARGS=(--image-size 64 --train-samples 32 --val-samples 16 --test-samples 16 --batch-size 16)
 else
     DEVICE=cuda
@@ -115,7 +115,7 @@ def fmt(value, spec=".0f"):
 bench = load(out / "bench.json") or {}
 models = bench.get("models", {})
 header = ["experiment", "ours img/s", "handout img/s", "speed-up", "eval img/s", "peak MB ours",
-          "% of peak", "1-epoch run", "test acc", "run wall s"]
+          "% of peak", "1-epoch run", "precision", "test acc", "run wall s"]
 rows, ok = [], bool(bench.get("complete"))
 for x in experiments:
     b = models.get(x, {})
@@ -126,7 +126,8 @@ for x in experiments:
     rows.append([x, fmt(ours.get("images_per_s")) if ours.get("status", "ok") == "ok" else ours["status"],
                  fmt(handout.get("images_per_s")), fmt(b.get("speedup"), ".1f"), fmt(b.get("eval_images_per_s")),
                  fmt(ours.get("peak_memory_mb")), fmt(frac and 100 * frac, ".1f"),
-                 m.get("status", "missing")[:40], fmt(m.get("test_acc"), ".1%"), fmt(m.get("wall_time_s"), ".1f")])
+                 m.get("status", "missing")[:40], f"{m.get('precision')} {m.get('memory_format')}",
+                 fmt(m.get("test_acc"), ".1%"), fmt(m.get("wall_time_s"), ".1f")])
 widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
 print()
 print(f"GPU check on {bench.get('device', 'n/a')}, torch {bench.get('torch', 'n/a')}, CUDA {bench.get('cuda')}"
@@ -140,6 +141,11 @@ print("1-epoch run: `train --dataset fake --epochs 1 --random-weights` (a few st
 for name, rows_ in (bench.get("scaling") or {}).items():
     print(f"scaling {name}: " + ", ".join(
         f"{r['batch_size']}: {fmt(r.get('images_per_s'))}" if r["status"] == "ok" else f"{r['batch_size']}: {r['status']}"
+        for r in rows_))
+for name, rows_ in (bench.get("precision") or {}).items():
+    print(f"precision {name}: " + ", ".join(
+        f"{r['image_size']}px fp32 {fmt(r['fp32_images_per_s'])} vs {r['precision']} {r['memory_format']} "
+        f"{fmt(r['chosen_images_per_s'])}" if r["status"] == "ok" else f"{r['image_size']}px: {r['status']}"
         for r in rows_))
 total = bench.get("full_profile_estimate_s")
 missing = (bench.get("full_profile") or {}).get("not_measured")

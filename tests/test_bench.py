@@ -72,10 +72,10 @@ def test_quick_bench_writes_every_figure(tmp_path, capsys):
     out = tmp_path / "bench.json"
     # 64x64 (the networks' smallest input) keeps this to a minute on 2 CPU cores.
     code = main(["bench", "--quick", "--device", "cpu", "--models", "alexnet", "googlenet", "--image-size", "64",
-                 "--batch-sizes", "4", "8", "--out", str(out)])
+                 "--batch-sizes", "4", "8", "--precision-sizes", "64", "--out", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "speed-up" in printed and "'full' profile" in printed
+    assert "speed-up" in printed and "'full' profile" in printed and "fp32 against --precision auto" in printed
 
     report = json.loads(out.read_text())
     assert report["device"] == "cpu" and report["torch"] == torch.__version__ and report["date"]
@@ -95,6 +95,7 @@ def test_quick_bench_writes_every_figure(tmp_path, capsys):
         assert figures["data_overhead_pct"] == pytest.approx(
             100 * (figures["bare_step_images_per_s"] / ours["images_per_s"] - 1))
         assert figures["fraction_of_peak"] is None  # no peak for a CPU
+        assert ours["precision"] in ("fp32", "bf16") and figures["precision_choice"]["requested"] == "auto"
     assert report["peak_tflops"] is None and "unknown peak" in report["peak_source"]
     assert _positive(report["augmentation_ms_per_image"]) and report["complete"]
 
@@ -103,6 +104,12 @@ def test_quick_bench_writes_every_figure(tmp_path, capsys):
         assert [row["batch_size"] for row in rows] == [4, 8]
         assert all(row["status"] == "ok" and _positive(row["images_per_s"]) for row in rows)
 
+    # fp32 against auto's choice, side by side, for each architecture at the asked size
+    assert set(report["precision"]) == {"alexnet", "googlenet"}
+    for (row,) in report["precision"].values():
+        assert row["image_size"] == 64 and row["status"] == "ok" and row["choice"]["requested"] == "auto"
+        assert _positive(row["fp32_images_per_s"]) and _positive(row["chosen_images_per_s"])
+        assert row["ratio"] == pytest.approx(row["chosen_images_per_s"] / row["fp32_images_per_s"])
     assert _positive(report["full_profile_estimate_s"])
     assert set(report["full_profile"]["seconds"]) == {"alexnet", "googlenet"}
     assert "alexnet_lrn" in report["full_profile"]["not_measured"]

@@ -50,6 +50,8 @@ def test_unknown_experiment_lists_the_valid_ones(capsys):
     ("--lr", "-0.1", "must be positive"),
     ("--workers", "-1", "must be 0 or more"),
     ("--dataset", "mnist", "invalid choice"),
+    ("--precision", "fp8", "invalid choice"),
+    ("--host-sync-every", "0", "must be a positive"),
 ])
 def test_bad_values_are_refused_before_any_work(capsys, tmp_path, option, value, message):
     _fails(capsys, ["train", "--experiment", "alexnet", "--out", str(tmp_path / "run"), *FAKE, option, value],

@@ -42,7 +42,8 @@ def test_every_field_is_an_option_of_train():
     """Each field, set to a value other than its default on the command line, lands in the config."""
     values = {"dataset": "fake", "data_root": "d", "image_size": 96, "batch_size": 8, "seed": 3,
               "val_fraction": 0.2, "train_samples": 10, "val_samples": 5, "test_samples": 6, "device": "cpu",
-              "workers": 1, "epochs": 2, "lr": 0.5, "warmup_epochs": 0.5, "out": "runs/x"}
+              "workers": 1, "epochs": 2, "lr": 0.5, "warmup_epochs": 0.5, "out": "runs/x", "precision": "bf16",
+              "memory_format": "channels_last", "data_placement": "resident", "host_sync_every": 5}
     args = ["train", "--experiment", "googlenet", "--random-weights", "--resume", "--no-progress"]
     for name, value in values.items():
         args += [f"--{name.replace('_', '-')}", str(value)]

@@ -16,6 +16,9 @@ from labutils.data import make_fake_dataset
 from labutils.loader import BatchLoader
 from labutils.predictions import read_predictions
 from labutils.results import RunFolder
+from labutils.runtime import default_runtime
+
+CPU = default_runtime(torch.device("cpu"))
 
 ARGS = ["train", "--experiment", "alexnet", "--dataset", "fake", "--image-size", "64", "--epochs", "2",
         "--batch-size", "16", "--train-samples", "96", "--val-samples", "32", "--test-samples", "32",
@@ -26,7 +29,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 def test_process_shares_of_a_batch_are_the_single_process_batch():
     data = make_fake_dataset(num_train=40)[0]
     transform = BatchTransform(32, CIFAR10_MEAN, CIFAR10_STD, train=True)
-    make = lambda rank, world: BatchLoader(data, 16, transform, shuffle=True, device=torch.device("cpu"),
+    make = lambda rank, world: BatchLoader(data, 16, transform, shuffle=True, runtime=CPU,
                                            seed=3, rank=rank, world_size=world)
     single = list(make(0, 1))
     shares = [list(make(rank, 3)) for rank in range(3)]
@@ -90,5 +93,8 @@ def test_torchrun_processes_read_the_resolved_config_from_a_file(tmp_path, monke
                                                 "--out", str(tmp_path / "run")])).resolved()
     metrics = run_experiment_with_torchrun(config, nproc_per_node=2)
     assert metrics["status"] == "complete" and metrics["processes"] == 2
-    assert json.loads(RunFolder(tmp_path / "run").config.read_text()) == config.to_dict()
+    written = json.loads(RunFolder(tmp_path / "run").config.read_text())
+    assert written == {**config.to_dict(), **{k: written[k] for k in ("precision", "memory_format", "data_placement",
+                                                                       "host_sync_every")}}
+    assert written["precision"] in ("fp32", "bf16")  # auto, resolved by the run
     assert leftovers() == before  # the config file is removed

@@ -2,20 +2,25 @@
 
 import csv
 import json
+import os
+import signal
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from labutils.augment import BatchTransform
 from labutils.data import make_fake_dataset
 from labutils.experiment import RunConfig, run_experiment
 from labutils.inference import MIN_REPEATS, measure_inference
+from labutils.loader import BatchLoader
 from labutils.models import LAB_EXPERIMENTS, build_model, count_parameters
 from labutils.predictions import MISTAKES_KEPT, THUMBNAIL_SIZE, make_predictions, read_predictions
-from labutils.results import HISTORY_FIELDS, METRICS_FIELDS, RunFolder
+from labutils.results import HISTORY_FIELDS, METRICS_FIELDS, RunFolder, load_checkpoint
+from labutils.runtime import Runtime, default_runtime
 from labutils.test_module import evaluate, test_model
-from labutils.train_module import AUX_WEIGHT, train_model
+from labutils.train_module import AUX_WEIGHT, TrainingInterrupted, train_model, training_loss
 
 TINY = dict(dataset="fake", epochs=1, batch_size=8, train_samples=16, val_samples=8, test_samples=8,
             workers=0, random_weights=True, progress=False)
@@ -59,11 +64,21 @@ def test_tiny_run_of_each_experiment_writes_a_consistent_run_folder(tmp_path, ex
     assert saved["environment"]["torch"] == torch.__version__
 
 
-def test_training_learns_the_generated_classes(tmp_path):
+# The path a GPU takes, on the CPU: images resident on the device with a device generator, bf16
+# autocast, channels-last, the loss read on the host every 4 steps only.
+CUDA_SHAPED = dict(precision="bf16", memory_format="channels_last", data_placement="resident", host_sync_every=4)
+
+
+@pytest.mark.parametrize("path", [dict(precision="fp32", data_placement="workers"), CUDA_SHAPED],
+                         ids=["worker-path", "cuda-shaped-path"])
+def test_training_learns_the_generated_classes(tmp_path, path):
     metrics = run_experiment(RunConfig(experiment="alexnet", dataset="fake", image_size=64, epochs=3,
                                        train_samples=320, val_samples=100, test_samples=100, workers=0,
-                                       out=str(tmp_path), progress=False))
+                                       out=str(tmp_path), progress=False, **path))
     assert metrics["val_acc"] >= 0.5 and metrics["test_acc"] >= 0.5  # chance is 0.1
+    saved = json.loads(RunFolder(tmp_path).config.read_text())
+    for key, value in path.items():
+        assert metrics[key] == saved[key] == value  # the run folder says which path it took
 
 
 class _ThreeHeads(nn.Module):
@@ -80,14 +95,12 @@ class _ThreeHeads(nn.Module):
         return self.main(x)
 
 
-def _toy_loaders(n=24):
-    from labutils.augment import BatchTransform
-    from labutils.loader import BatchLoader
-
+def _toy_loaders(n=24, runtime=None, train_augmented=False):
+    runtime = runtime or default_runtime(torch.device("cpu"))
     data = make_fake_dataset(num_train=n, num_test=n)[0]
     make = lambda train: BatchLoader(data, 8, BatchTransform(32, (0.5,) * 3, (0.25,) * 3, train=train),
-                                     shuffle=False, device=torch.device("cpu"))
-    return {"train": make(False), "val": make(False), "test": make(False)}
+                                     shuffle=train, runtime=runtime)
+    return {"train": make(train_augmented), "val": make(False), "test": make(False)}
 
 
 def test_side_losses_count_in_training_but_not_in_validation():
@@ -174,3 +187,57 @@ def test_same_seed_gives_the_same_history(tmp_path):
         histories.append([{k: row[k] for k in ("train_loss", "train_acc", "val_loss", "val_acc", "lr")}
                           for row in RunFolder(tmp_path / name).read_history()])
     assert histories[0] == histories[1]
+
+
+class _StopAfter:
+    """A loader that sends this process SIGINT (Ctrl-C) right after yielding batch ``at`` of its first pass."""
+
+    def __init__(self, loader, at):
+        self.loader, self.at, self.sent = loader, at, False
+
+    def __len__(self):
+        return len(self.loader)
+
+    def set_epoch(self, epoch, start_batch=0):
+        self.loader.set_epoch(epoch, start_batch)
+
+    def __iter__(self):
+        for b, batch in enumerate(self.loader, start=self.loader.start_batch):
+            yield batch
+            if b == self.at and not self.sent:
+                self.sent = True
+                os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_a_stop_between_two_host_reads_saves_the_sums_of_every_step_done(tmp_path):
+    # 12 steps, the host reads every 5: Ctrl-C during step 7 stops at the read after step 10.
+    runtime = Runtime(torch.device("cpu"), "bf16", channels_last=True, resident_data=True, sync_every=5)
+    loaders = _toy_loaders(n=96, runtime=runtime, train_augmented=True)
+    torch.manual_seed(0)
+    model, criterion = _ThreeHeads().to(memory_format=torch.channels_last), nn.CrossEntropyLoss()
+    frozen = torch.optim.SGD(model.parameters(), lr=0.0)  # the weights stay put: each step's loss is known
+    run = RunFolder(tmp_path)
+    with pytest.raises(TrainingInterrupted, match="after batch 10/12"):
+        train_model(model, {**loaders, "train": _StopAfter(loaders["train"], at=6)}, criterion, frozen, 1,
+                    run=run, progress=False, runtime=runtime)
+    state = load_checkpoint(run.last)
+    assert state["batch"] == 10 and state["partial"]["seen"] == 80
+
+    loss_sum, correct = 0.0, 0
+    loaders["train"].set_epoch(0)
+    model.train()
+    for _, (inputs, labels) in zip(range(10), loaders["train"]):
+        with runtime.autocast():
+            outputs = model(inputs)
+            loss_sum += training_loss(outputs, labels, criterion).double().item() * len(labels)
+        correct += int((outputs[0].argmax(1) == labels).sum())
+    assert state["partial"]["loss_sum"] == pytest.approx(loss_sum, rel=1e-6)
+    assert state["partial"]["correct"] == correct
+
+    # Resumed, the epoch ends with the figures of an uninterrupted one.
+    _, resumed = train_model(model, loaders, criterion, frozen, 1, run=run, resume=state, progress=False,
+                             runtime=runtime)
+    _, straight = train_model(model, loaders, criterion, torch.optim.SGD(model.parameters(), lr=0.0), 1,
+                              progress=False, runtime=runtime)
+    for key in ("train_loss", "train_acc", "val_loss", "val_acc"):
+        assert resumed[0][key] == straight[0][key]
