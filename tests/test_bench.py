@@ -4,15 +4,19 @@ import json
 import math
 
 import pytest
-
-from labutils.device import pick_device
-from labutils.recipe import default_batch_size
 import torch
 
 from labutils.__main__ import main
-from labutils.bench import PremadeBatches, TimedBatches, full_profile_estimate, read_full_profile
+from labutils.bench import (
+    PremadeBatches,
+    TimedBatches,
+    full_profile_estimate,
+    read_full_profile,
+)
+from labutils.device import pick_device
 from labutils.flops import forward_flops, gpu_peak, training_flops
 from labutils.models import LAB_EXPERIMENTS
+from labutils.recipe import default_batch_size
 
 
 def test_timed_batches_time_only_the_batches_after_warmup():

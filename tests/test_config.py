@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import ast
 import json
-import os
-import subprocess
-import sys
 from dataclasses import fields
 from pathlib import Path
 
 import nbformat
 import pytest
 import yaml
+from cli import run_cli
 
 from labutils.__main__ import _config, build_parser
-from labutils.config import FIELD_NAMES, NOT_IN_PROFILE, PROFILE_KEYS, RunConfig, default_of
+from labutils.config import (
+    FIELD_NAMES,
+    NOT_IN_PROFILE,
+    PROFILE_KEYS,
+    RunConfig,
+    default_of,
+)
 from labutils.data import split_sizes
 from labutils.device import pick_device
 from labutils.errors import LabError
@@ -25,8 +29,6 @@ from labutils.models import LAB_EXPERIMENTS, spec
 from labutils.pipeline import TRAIN_NOTEBOOK, notebook_parameters
 from labutils.profiles import load_profile
 from labutils.recipe import default_batch_size, recipe_for
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def parse(*args: str) -> RunConfig:
@@ -147,9 +149,7 @@ def test_a_profile_that_is_not_utf8_is_one_line(tmp_path):
 
 
 def test_dry_run_prints_the_resolved_full_profile_and_trains_nothing(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "labutils", "lab", "--profile", "full", "--dry-run",
-                             "--runs", str(tmp_path / "runs")], cwd=REPO, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=300)
+    result = run_cli("lab", "--profile", "full", "--dry-run", "--runs", str(tmp_path / "runs"), timeout=300)
     assert result.returncode == 0, result.stderr
     batch = default_batch_size(pick_device(None))
     for experiment in LAB_EXPERIMENTS:

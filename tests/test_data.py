@@ -6,11 +6,15 @@ import pytest
 import torch
 from PIL import Image
 
-from labutils.augment import CIFAR10_MEAN, CIFAR10_STD, BatchTransform
-from labutils.data import load_cifar10, load_image_folder, make_fake_dataset, make_splits, split_train_val
+from labutils.data import (
+    load_cifar10,
+    load_image_folder,
+    make_fake_dataset,
+    make_splits,
+    split_train_val,
+)
 from labutils.errors import DataUnavailableError, LabError
-from labutils.loader import BatchLoader
-from labutils.runtime import Runtime, default_runtime
+from labutils.runtime import default_runtime
 
 CPU = default_runtime(torch.device("cpu"))
 
@@ -132,77 +136,6 @@ def test_image_folder_reports_what_it_would_otherwise_ignore(tmp_path, make, mes
     make(tmp_path)
     with pytest.raises(DataUnavailableError, match=message):
         load_image_folder(tmp_path)
-
-
-def test_eval_transform_is_a_centre_crop_of_the_upscaled_image():
-    # A 32x32 image whose left and right quarters differ: the centre crop keeps 7/8 of it.
-    image = torch.zeros(1, 3, 32, 32, dtype=torch.uint8)
-    image[..., 16:] = 255
-    t = BatchTransform(224, (0, 0, 0), (1 / 255, 1 / 255, 1 / 255), train=False)
-    out = t(image)
-    assert out.shape == (1, 3, 224, 224)
-    assert out[0, 0, 100, 0] == 0 and out[0, 0, 100, 223] == 255
-    assert torch.allclose(out[0, 0, :, 105], torch.zeros(224), atol=1e-3)
-    assert torch.allclose(out[0, 0, :, 118], torch.full((224,), 255.0), atol=1e-3)
-
-
-def test_train_transform_normalises_flips_and_crops_at_random():
-    images = make_fake_dataset(num_train=64)[0].images
-    t = BatchTransform(64, CIFAR10_MEAN, CIFAR10_STD, train=True)
-    a = t(images, torch.Generator().manual_seed(0))
-    b = t(images, torch.Generator().manual_seed(0))
-    c = t(images, torch.Generator().manual_seed(1))
-    assert torch.equal(a, b) and not torch.equal(a, c)
-    assert a.shape == (64, 3, 64, 64)
-    assert abs(float(a.mean())) < 1.5 and 0.3 < float(a.std()) < 3
-    # a horizontally uniform image is unchanged by flips and crops: only normalisation shows
-    flat = torch.full((2, 3, 32, 32), 128, dtype=torch.uint8)
-    out = t(flat, torch.Generator().manual_seed(0))
-    expected = (128 / 255 - torch.tensor(CIFAR10_MEAN)) / torch.tensor(CIFAR10_STD)
-    assert torch.allclose(out.mean((0, 2, 3)), expected.float(), atol=1e-4)
-
-
-def test_loader_order_depends_on_seed_and_epoch_and_resumes_mid_epoch():
-    data = make_fake_dataset(num_train=50)[0]
-    t = BatchTransform(32, CIFAR10_MEAN, CIFAR10_STD, train=True)
-    loader = BatchLoader(data, 8, t, shuffle=True, runtime=CPU, seed=0)
-    assert len(loader) == 7
-    loader.set_epoch(0)
-    epoch0 = [(x, y) for x, y in loader]
-    loader.set_epoch(0)
-    again = [(x, y) for x, y in loader]
-    loader.set_epoch(1)
-    epoch1 = [y for _, y in loader]
-    assert all(torch.equal(x1, x2) and torch.equal(y1, y2) for (x1, y1), (x2, y2) in zip(epoch0, again))
-    assert not all(torch.equal(a, b) for (_, a), b in zip(epoch0, epoch1))
-    assert sorted(torch.cat([y for _, y in epoch0]).tolist()) == sorted(data.labels.tolist())
-    loader.set_epoch(0, start_batch=5)
-    tail = [(x, y) for x, y in loader]
-    assert len(tail) == 2 and torch.equal(tail[0][0], epoch0[5][0])
-
-
-def test_loader_workers_give_the_same_batches():
-    data = make_fake_dataset(num_train=24)[0]
-    t = BatchTransform(32, CIFAR10_MEAN, CIFAR10_STD, train=True)
-    batches = {}
-    for workers in (0, 1):
-        loader = BatchLoader(data, 8, t, shuffle=True, runtime=CPU, seed=5, workers=workers)
-        batches[workers] = [x for x, _ in loader]
-    assert all(torch.equal(a, b) for a, b in zip(batches[0], batches[1]))
-
-
-def test_resident_path_gives_the_same_batches_as_the_worker_path():
-    # The CUDA path (dataset on the device, batches indexed there, a device generator) on the CPU.
-    data = make_fake_dataset(num_train=40)[0]
-    t = BatchTransform(32, CIFAR10_MEAN, CIFAR10_STD, train=True)
-    loaders = [BatchLoader(data, 16, t, shuffle=True, runtime=Runtime(torch.device("cpu"), resident_data=resident),
-                           seed=2, workers=1) for resident in (False, True)]
-    for loader in loaders:
-        loader.set_epoch(1, start_batch=1)
-    via_workers, via_device = list(loaders[0]), list(loaders[1])
-    assert len(via_workers) == len(via_device) == 2
-    for (x1, y1), (x2, y2) in zip(via_workers, via_device):
-        assert torch.equal(x1, x2) and torch.equal(y1, y2)
 
 
 @pytest.mark.parametrize("counts", [{}, {"train_samples": 100, "val_samples": 20, "test_samples": 30},

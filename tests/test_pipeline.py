@@ -6,11 +6,8 @@ two CPU cores); the other tests here take seconds."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,6 +15,7 @@ import nbformat
 import pytest
 import torch
 import yaml
+from cli import run_cli
 
 from labutils.data import default_workers, split_sizes
 from labutils.device import pick_device
@@ -33,14 +31,7 @@ from labutils.report_data import LABELS
 from labutils.report_format import NBSP, fmt_pct, fmt_rate
 from labutils.results import METRICS_FIELDS
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def labutils(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    """``python -m labutils ARGS`` in the repository, as a user types it."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([sys.executable, "-m", "labutils", *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+labutils = run_cli  # python -m labutils ARGS, as a user types it
 
 
 def visible_text(html: str) -> str:

@@ -17,12 +17,24 @@ import torch
 from labutils import report_details as details
 from labutils import report_findings as findings
 from labutils.errors import LabError
-from labutils.filters import NOISE_ROUGHNESS, filter_mosaic, first_layer_filters, roughness
+from labutils.filters import (
+    NOISE_ROUGHNESS,
+    filter_mosaic,
+    first_layer_filters,
+    roughness,
+)
 from labutils.mathml import markdown_to_mathml
 from labutils.models import LAB_EXPERIMENTS, GoogLeNet, layer_summary
 from labutils.paper_tables import PAPER_TABLE1, REFERENCE_RESULTS, table1_rows
 from labutils.report_data import (
-    LABELS, MISSING, UNREADABLE_FIX, conclusion_rows, difference, project_structure, read_lab, reference_rows,
+    LABELS,
+    MISSING,
+    UNREADABLE_FIX,
+    conclusion_rows,
+    difference,
+    project_structure,
+    read_lab,
+    reference_rows,
 )
 from labutils.report_format import fmt_duration, fmt_pct, markdown_table
 from labutils.results import RunFolder

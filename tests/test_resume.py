@@ -4,20 +4,17 @@ On the worker path (fp32, the loss read every step) and on the path a GPU takes,
 (images resident with a device generator, bf16, channels-last, the loss read every 3 of 8 steps).
 """
 
-import os
 import shutil
 import signal
-import subprocess
-import sys
 
 import pytest
+from cli import start_cli
 
 from labutils.results import RunFolder, load_checkpoint
 
 ARGS = ["train", "--experiment", "alexnet", "--dataset", "fake", "--image-size", "64", "--epochs", "3",
         "--batch-size", "16", "--train-samples", "64", "--val-samples", "32", "--test-samples", "32",
         "--workers", "0", "--no-progress"]
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
 COMPARED = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr")
 PATHS = {
     "worker-path": ["--precision", "fp32", "--data-placement", "workers"],
@@ -30,8 +27,7 @@ CASES = [("worker-path", signal.SIGINT), ("worker-path", signal.SIGTERM), ("work
 
 
 def _start(out, path, *extra):
-    return subprocess.Popen([sys.executable, "-m", "labutils", *ARGS, *PATHS[path], "--out", str(out), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    return start_cli(*ARGS, *PATHS[path], "--out", str(out), *extra)
 
 
 def _history(out):

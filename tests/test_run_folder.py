@@ -10,12 +10,12 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import torch
+from cli import start_cli as _start
 
 from labutils.__main__ import main
 from labutils.errors import LabError
@@ -24,8 +24,6 @@ from labutils.results import RunFolder
 
 TINY = ["--experiment", "alexnet", "--dataset", "fake", "--image-size", "64", "--epochs", "1", "--batch-size", "16",
         "--train-samples", "32", "--val-samples", "16", "--test-samples", "16", "--workers", "0", "--no-progress"]
-ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-REPO = Path(__file__).resolve().parent.parent
 
 
 def _exits(capsys, argv: list[str], code: int, *expected: str) -> str:
@@ -36,11 +34,6 @@ def _exits(capsys, argv: list[str], code: int, *expected: str) -> str:
     for piece in expected:
         assert piece in err, err
     return err
-
-
-def _start(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "labutils", *args], cwd=REPO, env=ENV, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def _wait_for(condition, timeout: float = 120.0) -> None:

@@ -7,8 +7,15 @@ from torch import nn
 import labutils.runtime as runtime_module
 from labutils.errors import LabError
 from labutils.experiment import RunConfig
-from labutils.runtime import (CPU_SYNC_EVERY, PROBE_MARGIN, PROBE_MIN_RUN_STEPS, ProbeTarget, Runtime,
-                              probe_precision, resolve_runtime)
+from labutils.runtime import (
+    CPU_SYNC_EVERY,
+    PROBE_MARGIN,
+    PROBE_MIN_RUN_STEPS,
+    ProbeTarget,
+    Runtime,
+    probe_precision,
+    resolve_runtime,
+)
 
 CPU = torch.device("cpu")
 

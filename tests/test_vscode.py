@@ -22,7 +22,15 @@ from labutils.models import LAB_EXPERIMENTS, spec
 from labutils.profiles import load_profile
 from labutils.report_data import LABELS
 from labutils.results import RunFolder
-from labutils.vscode import LAUNCH_FILE, MODULE, VSCODE_DIR, launch_configurations, launch_rows, read_jsonc, strip_jsonc
+from labutils.vscode import (
+    LAUNCH_FILE,
+    MODULE,
+    VSCODE_DIR,
+    launch_configurations,
+    launch_rows,
+    read_jsonc,
+    strip_jsonc,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 VSCODE = ROOT / VSCODE_DIR

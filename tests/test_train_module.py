@@ -16,11 +16,21 @@ from labutils.experiment import RunConfig, run_experiment
 from labutils.inference import MIN_REPEATS, measure_inference
 from labutils.loader import BatchLoader
 from labutils.models import LAB_EXPERIMENTS, build_model, count_parameters
-from labutils.predictions import MISTAKES_KEPT, THUMBNAIL_SIZE, make_predictions, read_predictions
+from labutils.predictions import (
+    MISTAKES_KEPT,
+    THUMBNAIL_SIZE,
+    make_predictions,
+    read_predictions,
+)
 from labutils.results import HISTORY_FIELDS, METRICS_FIELDS, RunFolder, load_checkpoint
 from labutils.runtime import Runtime, default_runtime
 from labutils.test_module import evaluate, test_model
-from labutils.train_module import AUX_WEIGHT, TrainingInterrupted, train_model, training_loss
+from labutils.train_module import (
+    AUX_WEIGHT,
+    TrainingInterrupted,
+    train_model,
+    training_loss,
+)
 
 TINY = dict(dataset="fake", epochs=1, batch_size=8, train_samples=16, val_samples=8, test_samples=8,
             workers=0, random_weights=True, progress=False)
