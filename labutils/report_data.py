@@ -86,6 +86,11 @@ class LabRuns:
     def all_results(self) -> list[ExperimentResults]:
         return [self.results(e) for e in self.experiments]
 
+    def results_by_experiment(self) -> dict[str, ExperimentResults]:
+        """Every experiment of the registry, in its order, then any other of this lab: each with
+        its runs (none for an experiment outside the profile)."""
+        return {e: self.results(e) for e in (*LABELS, *self.experiments)}
+
 
 def read_run(path: Path, experiment: str, seed: int) -> RunRecord:
     """One run folder; a damaged file makes the run ``unreadable: <file> ...`` rather than an error."""

@@ -1,6 +1,7 @@
 """The report's closer looks, read from the run folders: where and how long the lab ran, inference
-speed, per-class accuracy, the most confident mistakes and the first-layer filters. Each function
-returns numbers for a table or figure, or the markdown sentence they support.
+speed, pretrained against from scratch, confusions, per-class accuracy, the most confident
+mistakes and the first-layer filters. Each function returns numbers for a table or figure, or the
+markdown sentence they support.
 """
 
 from __future__ import annotations
@@ -8,13 +9,13 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from .filters import NOISE_ROUGHNESS, first_layer_filters, roughness
 from .pipeline import TRAIN_NOTEBOOK  # the lab runner leaves the executed copy in each run folder
 from .predictions import Predictions, read_predictions
-from .report_data import LABELS, ExperimentResults, LabRuns, RunRecord
-from .report_format import fmt_duration, fmt_pct, fmt_rate
+from .report_data import LABELS, ExperimentResults, LabRuns, RunRecord, fmt_mean_std
+from .report_format import fmt_duration, fmt_pct, fmt_pp, fmt_rate
 from .results import RunFolder
 
 NOT_RECORDED = "not recorded"
@@ -88,6 +89,61 @@ def inference_rows(results: Sequence[ExperimentResults]) -> list[list[str]]:
                      str(r.first("inference_batch_size") or "-"),
                      "n/a" if latency is None else f"{latency:.1f} ms", fmt_rate(r.mean("images_per_s"))])
     return rows
+
+
+# --- accuracy, side by side --------------------------------------------------------------------
+
+ACCURACY_HEADERS = ("model", "train acc", "val acc", "test acc", "test loss", "time per epoch", "seeds")
+ACCURACY_ALIGN = "lrrrrrr"
+
+
+def accuracy_rows(results: Mapping[str, ExperimentResults], experiments: Sequence[str]) -> list[list[str]]:
+    """One row per experiment: accuracies, test loss and time per epoch (mean ± std over seeds)."""
+    return [[results[e].label, fmt_mean_std(results[e], "train_acc", "pct"), fmt_mean_std(results[e], "val_acc", "pct"),
+             fmt_mean_std(results[e], "test_acc", "pct"), fmt_mean_std(results[e], "test_loss", "loss"),
+             fmt_mean_std(results[e], "time_per_epoch_s", "time"), str(results[e].n)] for e in experiments]
+
+
+# --- pretrained against from scratch --------------------------------------------------------------
+
+GENERALISATION_HEADERS = ("model", "weights", "train acc", "val acc", "test acc", "train - val", "val - test",
+                          "test loss")
+GENERALISATION_ALIGN = "llrrrrrr"
+
+
+def generalisation_rows(results: Mapping[str, ExperimentResults], experiments: Sequence[str]) -> list[list[str]]:
+    """One row per experiment: its weights, its accuracies (means over seeds) and the gaps between
+    them, which show how far it fits its training images beyond what it generalises to."""
+    rows = []
+    for experiment in experiments:
+        r = results[experiment]
+        train, val, test = r.mean("train_acc"), r.mean("val_acc"), r.mean("test_acc")
+        rows.append([r.label, str(r.first("weights") or "-"), fmt_pct(train), fmt_pct(val), fmt_pct(test),
+                     fmt_pp(None if train is None else train - val), fmt_pp(None if val is None else val - test),
+                     fmt_mean_std(r, "test_loss", "loss")])
+    return rows
+
+
+# --- confusions ---------------------------------------------------------------------------------
+
+def confusion_matrices(results: Iterable[ExperimentResults]) -> dict[str, list[list[int]]]:
+    """Each experiment's test confusion matrix (rows: the true class) summed over its complete
+    seeds, by label; experiments without a complete run are left out."""
+    return {r.label: [[sum(cells) for cells in zip(*rows)]
+                      for rows in zip(*(run.metrics["confusion_matrix"] for run in r.complete))]
+            for r in results if r.n}
+
+
+def confusion_finding(matrices: Mapping[str, Sequence[Sequence[int]]], classes: Sequence[str]) -> str:
+    """Each model's most frequent confusion: the largest share of a class's test images that it
+    took for one other class (on a tie, the later pair of class names)."""
+    confusions = []
+    for label, matrix in matrices.items():
+        shares = [(matrix[i][j] / max(sum(matrix[i]), 1), classes[i], classes[j])
+                  for i in range(len(classes)) for j in range(len(classes)) if i != j]
+        share, true, predicted = max(shares)
+        confusions.append(f"{label}: {share:.0%} of the {true} images predicted as {predicted}")
+    return "The most frequent confusion of each model: " + "; ".join(confusions) + "."
 
 
 # --- per-class accuracy -----------------------------------------------------------------------

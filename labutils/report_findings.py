@@ -1,7 +1,8 @@
 """What the report's sentences say: each function reads results from the run folders and decides
 which statement they support (pretraining helps or not, a difference beyond or within the noise,
-which runs are missing), returning markdown. The report notebook only shows what these return;
-``tests/test_report.py`` runs every branch on small hand-made run folders.
+which runs are missing, whether the runs compare with the handout's), returning markdown. The
+report notebook only shows what these return; ``tests/test_report.py`` and
+``tests/test_report_setup.py`` run every branch on small hand-made run folders.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from .paper_tables import REFERENCE_RESULTS
 from .report_details import PRETRAINED_PAIRS
 from .report_data import LABELS, MISSING, Difference, ExperimentResults, LabRuns, difference, sampling_error
 from .report_format import fmt_duration, fmt_pct, fmt_pp, fmt_rate
+from .report_setup import FULL_TRAIN_IMAGES, handout_comparable
 
 # A difference this much larger than its standard error counts as beyond the noise (report_data.Difference).
 NOISE_FACTOR = 2
@@ -52,9 +54,9 @@ def setup_notes(lab: LabRuns) -> list[str]:
         notes.append(f"> **Random weights for {', '.join(random)}.** These runs started from random weights instead "
                      "of ImageNet's (offline check), so they say nothing about pretraining.")
     subsets = sorted(r.metrics["train_images"] for r in runs if r.metrics.get("dataset") == "cifar10")
-    if subsets and subsets[0] < 45_000:
-        notes.append(f"> **A subset of CIFAR-10**: {subsets[0]:,} of the 45,000 training images; accuracies are "
-                     "lower than the full lab's.")
+    if subsets and subsets[0] < FULL_TRAIN_IMAGES:
+        notes.append(f"> **A subset of CIFAR-10**: {subsets[0]:,} of the {FULL_TRAIN_IMAGES:,} training images; "
+                     "accuracies are lower than the full lab's.")
     if runs and not lab.incomplete:
         notes.append(f"All {len(lab.records)} runs of the profile are complete. Each trained with the recipe of "
                      f"`labutils/recipe.py` (SGD with Nesterov momentum, warm-up and cosine decay, label smoothing "
@@ -118,6 +120,14 @@ def scratch_finding(googlenet: ExperimentResults, alexnet: ExperimentResults, de
                    "accuracy.")
 
 
+def handout_scratch_result() -> str:
+    """The handout author's GoogLeNet against his AlexNet, in test accuracy and training time."""
+    googlenet, alexnet = REFERENCE_RESULTS["googlenet"], REFERENCE_RESULTS["alexnet"]
+    return (f" The handout's author found {fmt_pct(googlenet['test_acc'])} vs {fmt_pct(alexnet['test_acc'])} in "
+            f"{googlenet['time_min']:.0f} vs {alexnet['time_min']:.1f} minutes "
+            f"({googlenet['time_min'] / alexnet['time_min']:.1f} times as long).")
+
+
 # --- inference speed ----------------------------------------------------------------------------
 
 def inference_finding(googlenet: ExperimentResults, alexnet: ExperimentResults) -> str:
@@ -142,8 +152,6 @@ def inference_finding(googlenet: ExperimentResults, alexnet: ExperimentResults) 
 
 
 # --- pretraining (exercise 5) -----------------------------------------------------------------
-
-
 
 def random_pretrained(results: Mapping[str, ExperimentResults]) -> bool:
     """True when a "pretrained" run started from random weights (an offline smoke run)."""
@@ -238,3 +246,48 @@ def selection_finding(results: Mapping[str, ExperimentResults], experiments: Seq
             f"(the largest difference for {label(worst)}), against a sampling error of up to {noise * 100:.1f} pp "
             f"for {images:,} validation images: choosing the best epoch by validation accuracy "
             f"{'may have overfit' if overfit else 'did not noticeably overfit'} the validation set.")
+
+
+def pretrained_findings(results: Mapping[str, ExperimentResults], experiments: Sequence[str]) -> str:
+    """Exercise 5's paragraphs: whether pretraining helps, the two pretrained networks, capacity and
+    generalisation, and the choice of the best epoch; or that there is nothing to compare yet."""
+    lines = [*pretraining_finding(results), pretrained_pair_finding(results), capacity_finding(results, experiments),
+             selection_finding(results, experiments)]
+    return "\n\n".join(line for line in lines if line) or "No results to compare yet."
+
+
+# --- the conclusion ---------------------------------------------------------------------------
+
+def handout_comparison(lab: LabRuns, done: Mapping[str, ExperimentResults]) -> str | None:
+    """How many models beat the handout author's test accuracy and training time, when the runs
+    share his setup; a warning that they do not compare when they do not; None without runs.
+    ``done``: the experiments with a complete run."""
+    if handout_comparable(lab):
+        ours = {e: r for e, r in done.items() if e in REFERENCE_RESULTS}
+        ahead = [e for e, r in ours.items() if r.mean("test_acc") > REFERENCE_RESULTS[e]["test_acc"]]
+        faster = [e for e, r in ours.items() if r.mean("train_time_s") / 60 < REFERENCE_RESULTS[e]["time_min"]]
+        return (f"Same data, input size and number of epochs as the handout: {len(ahead)} of {len(done)} models "
+                f"beat its test accuracy ({', '.join(label(e) for e in ahead) or 'none'}) and {len(faster)} train "
+                f"faster ({', '.join(label(e) for e in faster) or 'none'}).")
+    if lab.complete:
+        return ("These runs used a different setup from the handout's (data, input size, epochs or number of images, "
+                "see the first section), so their numbers are not comparable with the handout's.")
+    return None
+
+
+def leaders(done: Mapping[str, ExperimentResults]) -> str | None:
+    """The most accurate model (all of them when tied), the fastest to train and the smallest."""
+    if not done:
+        return None
+    top = max(r.mean("test_acc") for r in done.values())
+    best = [r.label for r in done.values() if r.mean("test_acc") == top]
+    fastest = max(done.values(), key=lambda r: r.mean("images_per_s"))
+    smallest = min(done.values(), key=lambda r: r.first("params"))
+    return (f"Most accurate: {', '.join(best)} ({fmt_pct(top)}{', tied' if len(best) > 1 else ''}); fastest to "
+            f"train: {fastest.label} ({fmt_rate(fastest.mean('images_per_s'))} images/s); fewest parameters: "
+            f"{smallest.label} ({smallest.first('params'):,}).")
+
+
+def conclusion_notes(lab: LabRuns, done: Mapping[str, ExperimentResults]) -> str:
+    """The conclusion's paragraphs: against the handout's numbers, then the leaders."""
+    return "\n\n".join(note for note in (handout_comparison(lab, done), leaders(done)) if note)

@@ -1,0 +1,140 @@
+"""The report's first and last sections: the setup table (report_setup) and the conclusion's
+notes (report_findings), on run folders written by hand (test_report.write_run), branch by branch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from labutils import report_findings as findings
+from labutils import report_setup as setup
+from labutils.paper_tables import PAPER_IMAGE_SIZE, REFERENCE_RESULTS
+from labutils.report_format import fmt_pct
+from test_report import full_runs, lab_of, write_run  # noqa: F401  (full_runs is a fixture)
+
+
+def test_settings_are_the_complete_runs_distinct_values(full_runs: Path) -> None:
+    write_run(full_runs, "full", "alexnet", 5, 0.5, status="failed: stopped", image_size=64)
+    lab, _ = lab_of(full_runs)
+    assert setup.settings(lab, "image_size") == ["224"]  # the failed run's 64 does not count
+    assert setup.settings(lab, "epochs") == ["10"]
+    assert setup.trained_image_size(lab) == 224
+    assert setup.devices(lab) == "cuda (NVIDIA H100 80GB HBM3)"
+
+
+def test_without_complete_runs_the_image_size_is_the_papers(tmp_path: Path) -> None:
+    write_run(tmp_path, "full", "alexnet", 0, 0.5, status="failed: stopped", image_size=64)
+    lab, _ = lab_of(tmp_path)
+    assert setup.settings(lab, "image_size") == []
+    assert setup.trained_image_size(lab) == PAPER_IMAGE_SIZE
+
+
+def test_setup_section_is_the_table_when_runs_are_complete(full_runs: Path) -> None:
+    lab, _ = lab_of(full_runs)
+    profile, table = setup.setup_section(lab, full_runs, "full")
+    assert lab.description and profile == f"Profile **full**: {lab.description}"
+    rows = {row[0]: row[1] for row in setup.setup_rows(lab, full_runs)}
+    assert rows["images (train / validation / test)"] == "45,000 / 5,000 / 10,000"
+    assert rows["input size"] == "224x224" and rows["seeds"] == "0, 1, 2"
+    assert rows["learning rate (peak)"] == "AlexNet + LRN 0.01, AlexNet 0.01, GoogLeNet 0.01, pretrained AlexNet 0.01"
+    assert rows["run folders"] == f"`{full_runs / 'full'}/<experiment>/seed<k>/`"
+    assert rows["hardware"] == "NVIDIA H100 80GB HBM3"
+    assert "| input size | 224x224 |" in table
+
+
+@pytest.mark.parametrize("failed", [False, True], ids=["no runs", "only a failed run"])
+def test_setup_section_says_how_to_make_the_runs_when_none_is_complete(tmp_path: Path, failed: bool) -> None:
+    if failed:
+        write_run(tmp_path, "full", "alexnet", 0, 0.5, status="failed: stopped")
+    lab, _ = lab_of(tmp_path)
+    profile, note = setup.setup_section(lab, tmp_path, "full")
+    assert profile.startswith("Profile **full**")
+    assert f"**No complete runs of profile `full` in `{tmp_path / 'full'}`.**" in note
+    assert "`make lab PROFILE=full`" in note and "`python -m labutils report --profile full`" in note
+
+
+def test_an_unknown_profile_says_why_its_list_could_not_be_read(tmp_path: Path) -> None:
+    write_run(tmp_path, "mine", "alexnet", 0, 0.5)
+    lab, _ = lab_of(tmp_path, "mine")
+    assert setup.profile_line(lab).startswith("Profile **mine** (unknown profile 'mine'")
+
+
+# --- against the handout author's setup -----------------------------------------------------------
+
+def test_runs_with_the_handouts_setup_are_comparable(full_runs: Path, tmp_path: Path) -> None:
+    assert setup.handout_comparable(lab_of(full_runs)[0])
+    assert not setup.handout_comparable(lab_of(tmp_path)[0])  # no runs: nothing to compare
+
+
+@pytest.mark.parametrize("change", [{"dataset": "fake"}, {"image_size": 128}, {"epochs": 3},
+                                    {"train_images": 10_000}], ids=lambda change: next(iter(change)))
+def test_one_run_off_the_handouts_setup_makes_the_lab_not_comparable(full_runs: Path, change: dict) -> None:
+    write_run(full_runs, "full", "googlenet", 1, 0.9, **change)
+    lab, results = lab_of(full_runs)
+    assert not setup.handout_comparable(lab)
+    assert findings.handout_comparison(lab, {e: r for e, r in results.items() if r.n}).startswith(
+        "These runs used a different setup from the handout's")
+
+
+def test_handout_comparison_counts_the_models_ahead_and_faster(tmp_path: Path) -> None:
+    reference = REFERENCE_RESULTS["alexnet"]
+    write_run(tmp_path, "full", "alexnet", 0, reference["test_acc"] + 0.05)  # ahead; 650 s, faster than 25.5 min
+    write_run(tmp_path, "full", "googlenet", 0, REFERENCE_RESULTS["googlenet"]["test_acc"] - 0.05,
+              train_time_s=REFERENCE_RESULTS["googlenet"]["time_min"] * 60 + 1)  # behind, and slower
+    lab, results = lab_of(tmp_path)
+    done = {e: r for e, r in results.items() if r.n}
+    assert findings.handout_comparison(lab, done) == (
+        "Same data, input size and number of epochs as the handout: 1 of 2 models beat its test accuracy (AlexNet) "
+        "and 1 train faster (AlexNet).")
+    write_run(tmp_path, "full", "alexnet", 0, reference["test_acc"] - 0.01, train_time_s=reference["time_min"] * 60)
+    lab, results = lab_of(tmp_path)
+    assert "0 of 2 models beat its test accuracy (none) and 0 train faster (none)" in findings.handout_comparison(
+        lab, {e: r for e, r in results.items() if r.n})
+
+
+def test_leaders_name_the_most_accurate_fastest_and_smallest(tmp_path: Path) -> None:
+    write_run(tmp_path, "full", "alexnet", 0, 0.80, images_per_s=900.0)
+    write_run(tmp_path, "full", "googlenet", 0, 0.85, images_per_s=300.0)
+    lab, results = lab_of(tmp_path)
+    done = {e: r for e, r in results.items() if r.n}
+    assert findings.leaders(done) == (f"Most accurate: GoogLeNet ({fmt_pct(0.85)}); fastest to train: AlexNet "
+                                      "(900 images/s); fewest parameters: GoogLeNet (10,341,566).")
+    write_run(tmp_path, "full", "alexnet_lrn", 0, 0.85)
+    _, results = lab_of(tmp_path)
+    tied = findings.leaders({e: r for e, r in results.items() if r.n})
+    assert tied.startswith(f"Most accurate: AlexNet + LRN, GoogLeNet ({fmt_pct(0.85)}, tied); ")
+    assert findings.leaders({}) is None
+
+
+def test_conclusion_notes_join_what_there_is_to_say(full_runs: Path, tmp_path: Path) -> None:
+    lab, results = lab_of(full_runs)
+    done = {e: r for e, r in results.items() if r.n}
+    comparison, leaders = findings.conclusion_notes(lab, done).split("\n\n")
+    assert comparison.startswith("Same data") and leaders.startswith("Most accurate: GoogLeNet")
+    empty, _ = lab_of(tmp_path)
+    assert findings.handout_comparison(empty, {}) is None and findings.conclusion_notes(empty, {}) == ""
+
+
+def test_a_subset_of_cifar10_is_named_against_the_full_split(tmp_path: Path) -> None:
+    write_run(tmp_path, "full", "alexnet", 0, 0.5, train_images=10_000)
+    lab, _ = lab_of(tmp_path)
+    notes = findings.setup_notes(lab)
+    assert f"> **A subset of CIFAR-10**: 10,000 of the {setup.FULL_TRAIN_IMAGES:,} training images" in notes[0]
+    assert setup.FULL_TRAIN_IMAGES == 45_000  # CIFAR-10's 50,000 less the default validation tenth
+
+
+def test_the_handouts_googlenet_against_its_alexnet() -> None:
+    assert findings.handout_scratch_result() == (
+        f" The handout's author found {fmt_pct(REFERENCE_RESULTS['googlenet']['test_acc'])} vs "
+        f"{fmt_pct(REFERENCE_RESULTS['alexnet']['test_acc'])} in 117 vs 25.5 minutes (4.6 times as long).")
+
+
+def test_the_setup_table_names_precision_and_memory_format(tmp_path):
+    from labutils.report_setup import precisions
+    from test_report import lab_of, write_run
+
+    write_run(tmp_path, "full", "alexnet", 0, 0.7, precision="bf16", memory_format="channels_last")
+    write_run(tmp_path, "full", "googlenet", 0, 0.8, precision="fp32", memory_format="contiguous")
+    lab, _ = lab_of(tmp_path)
+    assert precisions(lab) == {"bf16 (channels-last)", "fp32 (contiguous)"}
