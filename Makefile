@@ -18,7 +18,8 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -r requirements.txt -e .
 	# keep notebook outputs out of git (nbstripout as a git filter), when this is a git clone
-	-git rev-parse --git-dir >/dev/null 2>&1 && $(BIN)/nbstripout --install
+	-git rev-parse --git-dir >/dev/null 2>&1 && $(BIN)/nbstripout --install && \
+	  git config filter.nbstripout.clean "$(abspath $(BIN))/python -m nbstripout --keep-id"  # stable cell ids, small diffs
 	touch $@
 
 test: setup
