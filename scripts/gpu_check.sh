@@ -97,64 +97,7 @@ for x in $EXPERIMENTS; do
 done
 
 # --- 3. one summary table ------------------------------------------------------------------
-"$PY" - "$OUT" $EXPERIMENTS <<'EOF' || status=1
-import json, sys
-from pathlib import Path
-
-out, experiments = Path(sys.argv[1]), sys.argv[2:]
-
-def load(path):
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-def fmt(value, spec=".0f"):
-    return "n/a" if value is None else format(value, spec)
-
-bench = load(out / "bench.json") or {}
-models = bench.get("models", {})
-header = ["experiment", "ours img/s", "handout img/s", "speed-up", "eval img/s", "peak MB ours",
-          "% of peak", "1-epoch run", "precision", "test acc", "run wall s"]
-rows, ok = [], bool(bench.get("complete"))
-for x in experiments:
-    b = models.get(x, {})
-    ours, handout = b.get("ours", {}), b.get("handout", {})
-    m = load(out / "runs" / x / "metrics.json") or {}
-    ok &= m.get("status") == "complete"
-    frac = b.get("fraction_of_peak")
-    rows.append([x, fmt(ours.get("images_per_s")) if ours.get("status", "ok") == "ok" else ours["status"],
-                 fmt(handout.get("images_per_s")), fmt(b.get("speedup"), ".1f"), fmt(b.get("eval_images_per_s")),
-                 fmt(ours.get("peak_memory_mb")), fmt(frac and 100 * frac, ".1f"),
-                 m.get("status", "missing")[:40], f"{m.get('precision')} {m.get('memory_format')}",
-                 fmt(m.get("test_acc"), ".1%"), fmt(m.get("wall_time_s"), ".1f")])
-widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
-print()
-print(f"GPU check on {bench.get('device', 'n/a')}, torch {bench.get('torch', 'n/a')}, CUDA {bench.get('cuda')}"
-      f"{'' if bench.get('complete') else '  (bench incomplete: cut short or failed)'}")
-for line in [header, ["-" * w for w in widths], *rows]:
-    print("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(line, widths))))
-print(f"speed: the bench at {bench.get('settings', {}).get('image_size', 'n/a')}px, ours at batch "
-      f"{bench.get('settings', {}).get('batch_size', 'n/a')} vs. the handout's batch 4 ({bench.get('peak_source', '')})")
-print("1-epoch run: `train --dataset fake --epochs 1 --random-weights` (a few steps on generated images, "
-      "all five side by side): a correctness check, not a speed figure")
-for name, rows_ in (bench.get("scaling") or {}).items():
-    print(f"scaling {name}: " + ", ".join(
-        f"{r['batch_size']}: {fmt(r.get('images_per_s'))}" if r["status"] == "ok" else f"{r['batch_size']}: {r['status']}"
-        for r in rows_))
-for name, rows_ in (bench.get("precision") or {}).items():
-    print(f"precision {name}: " + ", ".join(
-        f"{r['image_size']}px fp32 {fmt(r['fp32_images_per_s'])} vs {r['precision']} {r['memory_format']} "
-        f"{fmt(r['chosen_images_per_s'])}" if r["status"] == "ok" else f"{r['image_size']}px: {r['status']}"
-        for r in rows_))
-total = bench.get("full_profile_estimate_s")
-missing = (bench.get("full_profile") or {}).get("not_measured")
-print(f"full profile estimate: {fmt(total and total / 60, '.1f')} min"
-      + (f" (without {', '.join(missing)})" if missing else ""))
-for t in bench.get("targets", []):
-    verdict = {True: "met", False: "NOT met", None: "not measured"}[t["met"]]
-    print(f"target: {t['target']}: {fmt(t['value'], '.1f')} -> {verdict}")
-sys.exit(0 if ok else 1)
-EOF
+# Built by the bench's own code (labutils/bench/summary.py); exits 1 unless the bench and every run completed.
+"$PY" -m labutils.bench.summary "$OUT" $EXPERIMENTS || status=1
 say "done in $((SECONDS - START))s; figures in $OUT/bench.json, logs in $OUT/logs"
 exit $status

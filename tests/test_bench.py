@@ -6,13 +6,12 @@ import math
 import pytest
 import torch
 
-from labutils.__main__ import main
-from labutils.bench import (
-    PremadeBatches,
-    TimedBatches,
-    full_profile_estimate,
-    read_full_profile,
-)
+from labutils.__main__ import build_parser, main
+from labutils.bench.estimate import full_profile_estimate, read_full_profile
+from labutils.bench.report import format_report
+from labutils.bench.settings import QUICK_MODELS, BenchSettings
+from labutils.bench.summary import summary
+from labutils.bench.timing import PremadeBatches, TimedBatches
 from labutils.device import pick_device
 from labutils.flops import forward_flops, gpu_peak, training_flops
 from labutils.models import LAB_EXPERIMENTS
@@ -65,6 +64,78 @@ def test_read_full_profile_takes_experiments_epochs_seeds_and_samples_from_the_p
     assert profile["experiments"]["alexnet"]["epochs"] == 3 and profile["experiments"]["googlenet"]["epochs"] == 4
     assert profile["experiments"]["alexnet"]["train_images"] == 5000
     assert profile["experiments"]["alexnet"]["val_images"] == 5000
+
+
+def _bench_settings(*options: str) -> BenchSettings:
+    return BenchSettings.from_args(build_parser().parse_args(["bench", *options]), torch.device("cpu"))
+
+
+def test_settings_fill_in_what_was_left_out_and_keep_what_was_given():
+    quick = _bench_settings("--quick")
+    assert quick.models == QUICK_MODELS and quick.batch_size == 8 and quick.steps == 2 and quick.warmup == 1
+    assert quick.handout_steps == 4 and quick.repeats == 1 and quick.batch_sizes == (8, 16)
+    given = _bench_settings("--models", "googlenet", "googlenet", "alexnet", "--steps", "5", "--batch-size", "4",
+                            "--precision-sizes")
+    assert given.models == ("googlenet", "alexnet") and given.steps == 5 and given.handout_steps == 10
+    assert given.batch_size == 4 and given.lab_batch_size == default_batch_size(torch.device("cpu"))
+    assert given.precision_sizes == () and given.repeats == 3 and given.handout_batch_size == 4
+    assert BenchSettings.from_dict(json.loads(json.dumps(given.as_dict()))) == BenchSettings(
+        **{**given.as_dict(), "models": ["googlenet", "alexnet"], "batch_sizes": [16, 32], "precision_sizes": []})
+
+
+def test_bench_refuses_an_image_size_the_networks_cannot_take(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--device", "cpu", "--image-size", "32", "--out", str(out)]) == 2
+    assert "at least 63 pixels" in capsys.readouterr().err and not out.exists()
+
+
+def _measured_report() -> dict:
+    """bench.json of a one-model CPU run, written by hand."""
+    settings = _bench_settings("--quick", "--models", "alexnet", "--repeats", "2").as_dict()
+    ours = {"status": "ok", "batch_size": 8, "images_per_s": 40.0, "eval_images_per_s": 100.0,
+            "bare_images_per_s": 50.0, "peak_memory_mb": None, "precision": "bf16", "memory_format": "channels_last"}
+    model = {"params": 57e6, "forward_gflops_per_image": 1.42, "training_gflops_per_image": 4.2, "ours": ours,
+             "handout": {"status": "out of memory"}, "speedup": None, "eval_images_per_s": 100.0,
+             "bare_step_images_per_s": 50.0, "data_overhead_pct": 25.0, "fraction_of_peak": None}
+    estimate = {"profile": "full", "source": "defaults", "seeds": 1, "not_measured": ["googlenet"], "total_s": 600.0,
+                "seconds": {"alexnet": 600.0}, "experiments": {"alexnet": {
+                    "epochs": 10, "image_size": 224, "train_images": 100, "val_images": 10, "test_images": 20}}}
+    return {"device": "cpu", "device_type": "cpu", "torch": "2.x", "cuda": None, "settings": settings,
+            "peak_tflops": None, "peak_source": "unknown peak", "augmentation_ms_per_image": 0.5,
+            "models": {"alexnet": model}, "scaling": {"alexnet": [{"batch_size": 8, "status": "ok",
+                                                                   "images_per_s": 40.0, "peak_memory_mb": None},
+                                                                  {"batch_size": 16, "status": "out of memory"}]},
+            "precision": {}, "full_profile": estimate, "full_profile_estimate_s": 600.0, "complete": True,
+            "targets": [{"target": "alexnet: data pipeline <= 10% of the bare step", "value": 25.0, "met": False}]}
+
+
+def test_report_prints_each_table_from_bench_json():
+    printed = format_report(_measured_report()).splitlines()
+    assert "median of 2 runs" in printed[0]
+    row = next(line.split() for line in printed if line.startswith("alexnet "))
+    assert row[3:6] == ["bf16+channels_last", "40.0", "out"] and row[-1] == "+25.0"
+    assert "bare step: alexnet 20.0 ms per image" in "\n".join(printed)
+    batch_rows = [line.split() for line in printed if line.split()[:1] in (["8"], ["16"])]
+    assert batch_rows == [["8", "40.0"], ["16", "out", "of", "memory"]]
+    assert any("total" in line and "10.0 min" in line for line in printed)
+    assert any("not measured (left out of the total): googlenet" in line for line in printed)
+    assert printed[-1].split()[-2:] == ["NOT", "met"] and "fp32 against" not in "\n".join(printed)
+
+
+def test_gpu_check_summary_is_complete_only_when_the_bench_and_every_run_are(tmp_path):
+    (tmp_path / "bench.json").write_text(json.dumps(_measured_report()))
+    metrics = {"status": "complete", "precision": "bf16", "memory_format": "channels_last", "test_acc": 0.25,
+               "wall_time_s": 9.0}
+    (tmp_path / "runs" / "alexnet").mkdir(parents=True)
+    (tmp_path / "runs" / "alexnet" / "metrics.json").write_text(json.dumps(metrics))
+    text, complete = summary(tmp_path, ["alexnet"])
+    assert complete
+    row = next(line.split() for line in text.splitlines() if line.startswith("alexnet "))
+    assert row[1] == "40" and row[-5:] == ["complete", "bf16", "channels_last", "25.0%", "9.0"]
+    assert "scaling alexnet: 8: 40, 16: out of memory" in text
+    assert "target: alexnet: data pipeline <= 10% of the bare step: 25.0 -> NOT met" in text
+    text, complete = summary(tmp_path, ["alexnet", "googlenet"])
+    assert not complete and "missing" in next(line for line in text.splitlines() if line.startswith("googlenet"))
 
 
 def _positive(value) -> bool:
