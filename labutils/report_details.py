@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from .filters import NOISE_ROUGHNESS, first_layer_filters, roughness
+from .filters import NOISE_ROUGHNESS, first_layer_filters
 from .pipeline import TRAIN_NOTEBOOK  # the lab runner leaves the executed copy in each run folder
 from .predictions import Predictions, read_predictions
 from .report_data import LABELS, ExperimentResults, LabRuns, RunRecord, fmt_mean_std
