@@ -10,6 +10,7 @@ import json
 import math
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -18,7 +19,7 @@ from torch import nn
 from . import distributed, models
 from .augment import BatchTransform, normalization
 from .config import RESUME_KEYS, RunConfig
-from .data import make_splits
+from .data import DataSplits, make_splits
 from .device import device_name, is_out_of_memory, peak_memory_mb, pick_device, reset_peak_memory
 from .environment import environment
 from .errors import LabError
@@ -26,7 +27,7 @@ from .folder_lock import release_folder
 from .interrupt import shielded, signal_name
 from .inference import measure_inference
 from .loader import BatchLoader
-from .recipe import make_optimizer, make_scheduler, recipe_for
+from .recipe import Recipe, make_optimizer, make_scheduler, recipe_for
 from .results import RunFolder, atomic_write_json, load_checkpoint, load_weights
 from .run_guard import prepare_run, record_stop
 from .runtime import ProbeTarget, Runtime, resolve_runtime
@@ -88,14 +89,78 @@ def run_experiment(config: RunConfig) -> dict:
         release_folder(config.run_dir)
 
 
+@dataclass
+class TrainingSetup:
+    """What ``_train_and_test`` trains and tests, built from the config before the first step."""
+
+    run: RunFolder | None  # the run folder, on rank 0 only
+    resume: dict | None  # the ``last.pt`` state to continue from
+    splits: DataSplits
+    recipe: Recipe
+    network: nn.Module  # the bare model: what is described, tested and timed
+    model: nn.Module  # the network on its device, DDP-wrapped under torchrun: what is trained
+    runtime: Runtime
+    loaders: dict[str, BatchLoader]
+    criterion: nn.Module  # the training loss (with the recipe's label smoothing)
+    eval_criterion: nn.Module  # the validation and test loss
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+
+
 def _train_and_test(config: RunConfig) -> dict:
     """``run_experiment``'s work, once the stop handling is in place."""
     device = distributed.setup(config.device) or pick_device(config.device)
     config = config.resolved()
+    setup = set_up_training(config, device)
+    # What the run really used: a rerun with these options computes the same (auto resolved).
+    saved_config = {**config.to_dict(), **setup.runtime.options(), "resume": False, "force": False}
+    described = describe_run(config, setup, device)
+    if setup.run is not None:
+        _start_run_folder(setup.run, config, saved_config, described, setup.runtime)
+
+    reset_peak_memory(device)
+    started = time.perf_counter()
+    with _status_on_failure(setup.run, config.batch_size, device):
+        _, history = train_model(
+            setup.model, setup.loaders, setup.criterion, setup.optimizer, config.epochs, scheduler=setup.scheduler,
+            eval_criterion=setup.eval_criterion, run=setup.run, resume=setup.resume,
+            checkpoint_extra={"experiment": config.experiment, "config": saved_config},
+            progress=config.progress, runtime=setup.runtime)
+        test = test_model(setup.network, setup.loaders, setup.eval_criterion, runtime=setup.runtime,
+                          predictions_file=RunFolder(config.run_dir).predictions)
+        speed = (measure_inference(setup.network, config.batch_size, config.image_size, device)
+                 if distributed.is_main() else {})
+    metrics = final_metrics(described, history, {**test, **speed}, started, device)
+    if setup.run is not None:
+        _finish_run_folder(setup.run, config.experiment, metrics)
+    return metrics
+
+
+def set_up_training(config: RunConfig, device: torch.device) -> TrainingSetup:
+    """The run folder (checked, or the state to resume), data, model, runtime, loaders and recipe."""
     spec = models.spec(config.experiment)
     recipe = recipe_for(config.experiment, spec.family, spec.pretrained)
-    main = distributed.is_main()
+    run, resume, splits = _open_run_and_data(config)
+    torch.manual_seed(config.seed)
+    network = models.build_model(config.experiment, num_classes=len(splits.classes),
+                                 random_weights=config.random_weights)
+    check_image_size(network, config.experiment, config.image_size)
+    criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
+    eval_criterion = nn.CrossEntropyLoss()
+    runtime = run_runtime(config, device, network, criterion, len(splits.train), resume)
+    model = place_model(network, runtime)
+    loaders = make_loaders(config, splits, spec.pretrained, runtime)
+    optimizer = make_optimizer(model, config.lr, recipe)
+    scheduler = make_scheduler(optimizer, len(loaders["train"]), config.epochs, config.warmup_epochs)
+    return TrainingSetup(run=run, resume=resume, splits=splits, recipe=recipe, network=network, model=model,
+                         runtime=runtime, loaders=loaders, criterion=criterion, eval_criterion=eval_criterion,
+                         optimizer=optimizer, scheduler=scheduler)
 
+
+def _open_run_and_data(config: RunConfig) -> tuple[RunFolder | None, dict | None, DataSplits]:
+    """Rank 0 checks (or clears) the run folder and loads (downloads) the data before the other
+    processes read the state to resume and the data."""
+    main = distributed.is_main()
     run, resume = prepare_run(config) if main else (None, None)
     distributed.barrier()  # rank 0 has checked (or cleared) the folder
     if not main:
@@ -107,24 +172,14 @@ def _train_and_test(config: RunConfig) -> dict:
                          test_samples=config.test_samples)
     if main:
         distributed.barrier()
+    return run, resume, splits
 
-    torch.manual_seed(config.seed)
-    model = models.build_model(config.experiment, num_classes=len(splits.classes),
-                               random_weights=config.random_weights)
-    check_image_size(model, config.experiment, config.image_size)
-    network = model
-    criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
-    eval_criterion = nn.CrossEntropyLoss()
-    runtime = run_runtime(config, device, network, criterion, len(splits.train), resume)
-    model = place_model(model, runtime)
-    loaders = make_loaders(config, splits, spec.pretrained, runtime)
-    optimizer = make_optimizer(model, config.lr, recipe)
-    scheduler = make_scheduler(optimizer, len(loaders["train"]), config.epochs, config.warmup_epochs)
 
-    # What the run really used: a rerun with these options computes the same (auto resolved).
-    saved_config = {**config.to_dict(), **runtime.options(), "resume": False, "force": False}
+def describe_run(config: RunConfig, setup: TrainingSetup, device: torch.device) -> dict:
+    """What the run is (model, data, recipe, device, runtime, environment): the head of ``metrics.json``."""
+    network, splits, recipe, runtime = setup.network, setup.splits, setup.recipe, setup.runtime
     world = distributed.world_size()
-    described = {
+    return {
         "experiment": config.experiment, "model": type(network).__name__, "params": models.count_parameters(network),
         "weights": getattr(network, "weights_source", "none (trained from scratch)"),
         "dataset": config.dataset, "image_size": config.image_size, "epochs": config.epochs,
@@ -136,35 +191,32 @@ def _train_and_test(config: RunConfig) -> dict:
         "train_images": len(splits.train), "val_images": len(splits.val), "test_images": len(splits.test),
         "classes": list(splits.classes), "environment": environment(device),
     }
-    if run is not None:
-        atomic_write_json(run.config, saved_config)
-        run.mark("running", **described)
-        print(f"{config.experiment}: {described['params']:,} parameters, {len(splits.train)} train / "
-              f"{len(splits.val)} val / {len(splits.test)} test images at {config.image_size}px, "
-              f"batch {config.batch_size}, lr {config.lr:.3g}, on {described['device']} ({runtime.describe()}) "
-              f"-> {run.path}", flush=True)
 
-    reset_peak_memory(device)
-    started = time.perf_counter()
-    with _status_on_failure(run, config.batch_size, device):
-        model, history = train_model(
-            model, loaders, criterion, optimizer, config.epochs, scheduler=scheduler,
-            eval_criterion=eval_criterion, run=run, resume=resume,
-            checkpoint_extra={"experiment": config.experiment, "config": saved_config},
-            progress=config.progress, runtime=runtime)
-        test = test_model(network, loaders, eval_criterion, runtime=runtime,
-                          predictions_file=RunFolder(config.run_dir).predictions)
-        speed = measure_inference(network, config.batch_size, config.image_size, device) if main else {}
 
+def _start_run_folder(run: RunFolder, config: RunConfig, saved_config: dict, described: dict,
+                      runtime: Runtime) -> None:
+    """Write the run's config, mark it running and say so."""
+    atomic_write_json(run.config, saved_config)
+    run.mark("running", **described)
+    print(f"{config.experiment}: {described['params']:,} parameters, {described['train_images']} train / "
+          f"{described['val_images']} val / {described['test_images']} test images at {config.image_size}px, "
+          f"batch {config.batch_size}, lr {config.lr:.3g}, on {described['device']} ({runtime.describe()}) "
+          f"-> {run.path}", flush=True)
+
+
+def final_metrics(described: dict, history: list[dict], scores: dict, started: float,
+                  device: torch.device) -> dict:
+    """``metrics.json``: the run's description, its best epoch, ``scores`` (test and inference
+    speed) and the time it took."""
     best = max(history, key=lambda row: row["val_acc"])
     train_seconds = sum(row["train_seconds"] for row in history)
     eval_seconds = sum(row["eval_seconds"] for row in history)
-    metrics = {
+    return {
         **described,
         "best_epoch": best["epoch"],
         "train_loss": best["train_loss"], "train_acc": best["train_acc"],
         "val_loss": best["val_loss"], "val_acc": best["val_acc"],
-        **test, **speed,
+        **scores,
         # Like the handout's "Training complete in ...": training plus validation, all epochs.
         "train_time_s": train_seconds + eval_seconds,
         "train_loop_s": train_seconds, "eval_time_s": eval_seconds,
@@ -173,13 +225,15 @@ def _train_and_test(config: RunConfig) -> dict:
         "peak_memory_mb": peak_memory_mb(device),
         "status": "complete",
     }
-    if run is not None:
-        with shielded():  # the status and the removal of last.pt together
-            run.write_metrics(metrics)
-            run.last.unlink(missing_ok=True)  # complete: nothing to resume, and it is the largest file
-        print(f"{config.experiment}: complete, best epoch {best['epoch']}, test accuracy {test['test_acc']:.2%} "
-              f"-> {run.metrics}", flush=True)
-    return metrics
+
+
+def _finish_run_folder(run: RunFolder, experiment: str, metrics: dict) -> None:
+    """Write ``metrics.json`` (status complete) and remove ``last.pt``, then say so."""
+    with shielded():  # the status and the removal of last.pt together
+        run.write_metrics(metrics)
+        run.last.unlink(missing_ok=True)  # complete: nothing to resume, and it is the largest file
+    print(f"{experiment}: complete, best epoch {metrics['best_epoch']}, test accuracy {metrics['test_acc']:.2%} "
+          f"-> {run.metrics}", flush=True)
 
 
 def run_runtime(config: RunConfig, device: torch.device, model: nn.Module, criterion: nn.Module,

@@ -1,11 +1,13 @@
 """The training loop: ``train_model``, the handout's function, for AlexNet and GoogLeNet alike.
 
-One plain loop. Per batch: forward (in the runtime's precision: bf16 autocast on a GPU), loss
-(a GoogLeNet in training mode adds its two side classifiers at weight 0.3, as in the paper),
-backward, optimizer and schedule step. The loss and accuracy are summed on the device and read
-by the host every ``runtime.sync_every`` steps only. Per epoch: validation, one history row, the
-best weights kept, and, given a run folder, a resumable checkpoint. Ctrl-C / SIGTERM stop at the
-next host read (the next step on a CPU, at most 25 steps on a GPU) with the state saved.
+Read it top to bottom: ``train_model`` restores a checkpoint if given one (``restore``), then for
+each epoch calls ``train_one_epoch`` and ``end_of_epoch``. Per batch: forward (in the runtime's
+precision: bf16 autocast on a GPU), loss (a GoogLeNet in training mode adds its two side
+classifiers at weight 0.3, as in the paper), backward, optimizer and schedule step. The loss and
+accuracy are summed on the device and read by the host every ``runtime.sync_every`` steps only.
+Per epoch: validation, one history row, the best weights kept, and, given a run folder, a
+resumable checkpoint. Ctrl-C / SIGTERM stop at the next host read (the next step on a CPU, at
+most 25 steps on a GPU) with the state saved.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import copy
 import math
 import sys
 import time
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import nn
@@ -28,6 +31,8 @@ from .runtime import Runtime, default_runtime
 from .test_module import evaluate, main_logits
 
 AUX_WEIGHT = 0.3  # Szegedy et al. 2015: "their loss is added to the total loss with a discount weight 0.3"
+# papermill stores every progress-bar refresh: refresh rarely when the output is not a terminal
+LOG_INTERVAL_S = 0.5 if sys.stderr.isatty() else 30.0
 
 
 class TrainingInterrupted(LabError):
@@ -45,6 +50,74 @@ def training_loss(outputs: torch.Tensor | tuple[torch.Tensor, ...], labels: torc
         return criterion(outputs, labels)
     logits, *aux = outputs
     return criterion(logits, labels) + aux_weight * sum(criterion(a, labels) for a in aux)
+
+
+@dataclass
+class TrainingState:
+    """Where training is and what it has measured: what ``last.pt`` holds besides the weights,
+    optimizer, schedule, scaler and random state."""
+
+    epoch: int = 0  # the epoch to run (0-based); == num_epochs when done
+    batch: int = 0  # the first batch of ``epoch`` still to run
+    partial: dict | None = None  # sums of the batches of ``epoch`` already run, over all processes
+    history: list[dict] = field(default_factory=list)  # one row per finished epoch
+    best_acc: float = -1.0
+    best_epoch: int = 0
+    best_weights: dict | None = field(default=None, repr=False)  # kept in best.pt, not in last.pt
+
+    def to_checkpoint(self) -> dict:
+        return {"epoch": self.epoch, "batch": self.batch, "partial": self.partial, "history": self.history,
+                "best_acc": self.best_acc, "best_epoch": self.best_epoch}
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: dict) -> TrainingState:
+        return cls(epoch=checkpoint["epoch"], batch=checkpoint["batch"], partial=checkpoint.get("partial"),
+                   history=list(checkpoint["history"]), best_acc=checkpoint["best_acc"],
+                   best_epoch=checkpoint["best_epoch"])
+
+
+@dataclass
+class Trainer:
+    """What one call of ``train_model`` works with, fixed from start to end."""
+
+    model: nn.Module  # what is called (DDP-wrapped under torchrun)
+    network: nn.Module  # what checkpoints hold, without DDP's "module." prefix
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None
+    scaler: torch.amp.GradScaler
+    criterion: nn.Module
+    eval_criterion: nn.Module
+    aux_weight: float
+    runtime: Runtime
+    num_epochs: int
+    run: RunFolder | None
+    checkpoint_extra: dict | None
+    progress: bool
+
+    @property
+    def device(self) -> torch.device:
+        return self.runtime.device
+
+    def checkpoint(self, state: TrainingState) -> dict:
+        """Everything needed to continue from ``state`` (the contents of ``last.pt``)."""
+        return {
+            **(self.checkpoint_extra or {}),
+            "model": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+            **state.to_checkpoint(), "rng": _rng_state(self.device),
+        }
+
+
+@dataclass
+class EpochTotals:
+    """One epoch's training sums over all processes, as ``train_one_epoch`` returns them."""
+
+    loss_sum: float
+    correct: int
+    seen: int
+    seconds: float
+    stopping: bool  # the last host read found a stop request (on any process)
 
 
 def train_model(model: nn.Module, dataloaders: dict, criterion: nn.Module, optimizer: torch.optim.Optimizer,
@@ -69,169 +142,225 @@ def train_model(model: nn.Module, dataloaders: dict, criterion: nn.Module, optim
     processes and only rank 0 shows progress; pass ``run`` on rank 0 only.
     """
     runtime = runtime or default_runtime(device or next(model.parameters()).device)
-    device = runtime.device
-    network = unwrap(model)  # what checkpoints hold, without DDP's "module." prefix
-    progress = progress and is_main()
-    eval_criterion = eval_criterion or criterion
-    scaler = torch.amp.GradScaler(device.type, enabled=runtime.loss_scaling)
-    train_loader = dataloaders["train"]
-    steps_per_epoch = len(train_loader)
-    # Reading the loss on the host makes a GPU wait: read it (and agree across processes on
-    # stopping) every few steps only.
-    sync_every = runtime.sync_every
-    log_interval = 0.5 if sys.stderr.isatty() else 30.0  # papermill stores every refresh
-
-    history: list[dict] = []
-    best_acc, best_epoch, best_weights = -1.0, 0, None
-    start_epoch, start_batch, partial = 0, 0, None
-    if resume is not None:
-        network.load_state_dict(resume["model"])
-        optimizer.load_state_dict(resume["optimizer"])
-        if scheduler is not None and resume.get("scheduler") is not None:
-            scheduler.load_state_dict(resume["scheduler"])
-        if resume.get("scaler"):
-            scaler.load_state_dict(resume["scaler"])
-        history = list(resume["history"])
-        best_acc, best_epoch = resume["best_acc"], resume["best_epoch"]
-        start_epoch, start_batch, partial = resume["epoch"], resume["batch"], resume.get("partial")
-        _set_rng_state(resume["rng"], device)
-        if run is not None and run.best.exists():
-            best_weights = load_checkpoint(run.best, device)["model"]
-
-    def state(epoch: int, batch: int, sums: dict | None) -> dict:
-        """Everything needed to continue at batch ``batch`` of epoch ``epoch``."""
-        return {
-            **(checkpoint_extra or {}),
-            "model": network.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict() if scheduler is not None else None,
-            "scaler": scaler.state_dict() if scaler.is_enabled() else None,
-            "epoch": epoch, "batch": batch, "partial": sums, "history": history,
-            "best_acc": best_acc, "best_epoch": best_epoch, "rng": _rng_state(device),
-        }
-
-    stopping = False
-    where_saved = "rerun the same command with --resume" if run is not None else "nothing was saved"
+    trainer = Trainer(model=model, network=unwrap(model), optimizer=optimizer, scheduler=scheduler,
+                      scaler=torch.amp.GradScaler(runtime.device.type, enabled=runtime.loss_scaling),
+                      criterion=criterion, eval_criterion=eval_criterion or criterion, aux_weight=aux_weight,
+                      runtime=runtime, num_epochs=num_epochs, run=run, checkpoint_extra=checkpoint_extra,
+                      progress=progress and is_main())
+    state = restore(trainer, resume) if resume is not None else TrainingState()
     with StopRequest() as stop:
-        for epoch in range(start_epoch, num_epochs):
-            model.train()
-            train_loader.set_epoch(epoch, start_batch)
-            loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-            correct = torch.zeros((), dtype=torch.int64, device=device)
-            seen, seconds_before = 0, 0.0
-            if partial is not None and is_main():  # resuming inside this epoch (sums of all processes)
-                loss_sum += partial["loss_sum"]
-                correct += partial["correct"]
-                seen = partial["seen"]
-            if partial is not None:
-                seconds_before = partial["seconds"]
-            seen_at_start = seen
-            bar = tqdm(total=steps_per_epoch, initial=start_batch, desc=f"epoch {epoch + 1}/{num_epochs}",
-                       unit="batch", disable=not progress, mininterval=log_interval, file=sys.stderr,
-                       dynamic_ncols=True)
-            start = time.perf_counter()
-            for step, (inputs, labels) in enumerate(train_loader, start=start_batch):
-                with runtime.autocast():
-                    outputs = model(inputs)
-                    loss = training_loss(outputs, labels, criterion, aux_weight)
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-                if scheduler is not None:
-                    scheduler.step()
-                loss_sum += loss.detach().double() * len(labels)
-                correct += (main_logits(outputs).argmax(1) == labels).sum()
-                seen += len(labels)
-                bar.update(1)
-                if (step + 1) % sync_every == 0 or step + 1 == steps_per_epoch:
-                    running_loss = float(loss_sum) / max(seen, 1)
-                    # One decision for all processes: any non-finite loss, any stop request.
-                    flags = torch.tensor([float(not math.isfinite(running_loss)), float(bool(stop.requested))],
-                                         device=device)
-                    nonfinite, stopping = all_reduce(flags, torch.distributed.ReduceOp.MAX).tolist()
-                    if nonfinite:
-                        bar.close()
-                        raise NonFiniteLossError(
-                            f"the training loss became {running_loss:g} in epoch {epoch + 1}, step {step + 1}; "
-                            f"{'the last good state is kept in ' + str(run.last) if run else 'nothing was saved'}: "
-                            "lower the learning rate (--lr) and rerun with --force"
-                        )
-                    rate = (seen - seen_at_start) / max(time.perf_counter() - start, 1e-9)
-                    bar.set_postfix(loss=f"{running_loss:.3f}", acc=f"{float(correct) / seen:.1%}",
-                                    img_s=f"{rate:.0f}", refresh=False)
-                    if stopping and step + 1 < steps_per_epoch:
-                        bar.close()
-                        total_loss, total_correct, total_seen = _summed(loss_sum, correct, seen)
-                        sums = {"loss_sum": total_loss, "correct": total_correct, "seen": total_seen,
-                                "seconds": seconds_before + time.perf_counter() - start}
-                        where = "nothing was saved (no run folder)"
-                        if run is not None:
-                            run.save_checkpoint(run.last, state(epoch, step + 1, sums))
-                            where = f"the state is saved in {run.last}: rerun the same command with --resume"
-                        raise TrainingInterrupted(f"stopped by {stop.requested or 'another process'} in epoch "
-                                                  f"{epoch + 1} after batch {step + 1}/{steps_per_epoch}; {where}")
-            bar.close()
-            runtime.synchronize()
-            train_seconds = seconds_before + time.perf_counter() - start
-            partial, start_batch = None, 0
-            loss_sum, correct, seen = _summed(loss_sum, correct, seen)
-
-            val = evaluate(network, dataloaders["val"], eval_criterion, runtime)
-            row = {
-                "epoch": epoch + 1,
-                "train_loss": loss_sum / seen,
-                "train_acc": correct / seen,
-                "val_loss": val["loss"],
-                "val_acc": val["acc"],
-                "lr": optimizer.param_groups[0]["lr"],
-                "train_seconds": train_seconds,
-                "eval_seconds": val["seconds"],
-                "images_per_s": seen / train_seconds,
-            }
-            history.append(row)
-            is_best = row["val_acc"] > best_acc
-            if is_best:
-                best_acc, best_epoch = row["val_acc"], row["epoch"]
-                best_weights = copy.deepcopy(network.state_dict())
-            if run is not None:
-                if is_best:
-                    run.save_checkpoint(run.best, {**(checkpoint_extra or {}), "model": best_weights,
-                                                   "epoch": best_epoch, "val_acc": best_acc})
-                # History before the resumable state: a kill in between only repeats this epoch.
-                run.write_history(history)
-                run.save_checkpoint(run.last, state(epoch + 1, 0, None))
-            # Printed once the epoch is safe on disk.
-            if is_main():
-                print(f"epoch {epoch + 1}/{num_epochs}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.2%}  "
-                      f"val loss {row['val_loss']:.4f} acc {row['val_acc']:.2%}  lr {row['lr']:.2g}  "
-                      f"{train_seconds:.1f}s + {val['seconds']:.1f}s eval ({row['images_per_s']:.0f} img/s)"
-                      f"{'  *best*' if is_best else ''}", flush=True)
-            # A request that came during validation or on the epoch's last batch stops here.
-            if epoch + 1 < num_epochs and _agreed(stopping or bool(stop.requested), device):
+        while state.epoch < num_epochs:
+            totals = train_one_epoch(trainer, dataloaders["train"], state, stop)
+            is_best = end_of_epoch(trainer, dataloaders["val"], state, totals)
+            # A request that came during validation or on the epoch's last batch stops here; decided
+            # before the epoch's line is printed, so that one made on seeing it stops in the next epoch.
+            stopping = state.epoch < num_epochs and _agreed(totals.stopping or bool(stop.requested), runtime.device)
+            if is_main():  # printed once the epoch is safe on disk
+                _print_epoch(state.history[-1], num_epochs, is_best)
+            if stopping:
                 raise TrainingInterrupted(f"stopped by {stop.requested or 'another process'} after epoch "
-                                          f"{epoch + 1}; {where_saved}")
+                                          f"{state.epoch}; {_where_saved(run)}")
     # After the last epoch, checked once the handler is gone (a later request raises where the
     # program is): the test waits for --resume rather than running after a stop.
-    if _agreed(bool(stop.requested), device):
+    if _agreed(bool(stop.requested), runtime.device):
         raise TrainingInterrupted(f"stopped by {stop.requested or 'another process'} after the last epoch "
-                                  f"({num_epochs}/{num_epochs}), before testing; {where_saved}")
+                                  f"({num_epochs}/{num_epochs}), before testing; {_where_saved(run)}")
+    if state.best_weights is not None:
+        trainer.network.load_state_dict(state.best_weights)
+    return model, state.history
 
-    if best_weights is not None:
-        network.load_state_dict(best_weights)
-    return model, history
+
+def restore(trainer: Trainer, checkpoint: dict) -> TrainingState:
+    """Load a ``last.pt`` state into the network, optimizer, schedule, scaler and random number
+    generators; return the training state to continue from (with the best weights of ``best.pt``)."""
+    trainer.network.load_state_dict(checkpoint["model"])
+    trainer.optimizer.load_state_dict(checkpoint["optimizer"])
+    if trainer.scheduler is not None and checkpoint.get("scheduler") is not None:
+        trainer.scheduler.load_state_dict(checkpoint["scheduler"])
+    if checkpoint.get("scaler"):
+        trainer.scaler.load_state_dict(checkpoint["scaler"])
+    state = TrainingState.from_checkpoint(checkpoint)
+    _set_rng_state(checkpoint["rng"], trainer.device)
+    if trainer.run is not None and trainer.run.best.exists():
+        state.best_weights = load_checkpoint(trainer.run.best, trainer.device)["model"]
+    return state
+
+
+def train_one_epoch(trainer: Trainer, loader, state: TrainingState, stop: StopRequest) -> EpochTotals:
+    """Train on the batches of epoch ``state.epoch`` from batch ``state.batch``; return the sums.
+
+    Every ``sync_every`` steps (reading the loss on the host makes a GPU wait) the running loss is
+    checked and the processes agree on stopping: a stop request saves the state (with the sums
+    so far) and raises ``TrainingInterrupted``; a non-finite loss raises ``NonFiniteLossError``.
+    """
+    trainer.model.train()
+    loader.set_epoch(state.epoch, state.batch)
+    steps = len(loader)
+    bar = tqdm(total=steps, initial=state.batch, desc=f"epoch {state.epoch + 1}/{trainer.num_epochs}",
+               unit="batch", disable=not trainer.progress, mininterval=LOG_INTERVAL_S, file=sys.stderr,
+               dynamic_ncols=True)
+    sums = RunningSums.start(trainer.device, state.partial)  # starts the epoch's clock
+    stopping = False
+    for step, (inputs, labels) in enumerate(loader, start=state.batch):
+        outputs, loss = _train_step(trainer, inputs, labels)
+        sums.add(outputs, loss, labels)
+        bar.update(1)
+        if (step + 1) % trainer.runtime.sync_every == 0 or step + 1 == steps:
+            stopping = _read_on_host(trainer, sums, stop, bar, f"epoch {state.epoch + 1}, step {step + 1}")
+            if stopping and step + 1 < steps:
+                bar.close()
+                raise _save_and_stop(trainer, replace(state, batch=step + 1, partial=sums.totals()),
+                                     stop, steps)
+    bar.close()
+    trainer.runtime.synchronize()
+    seconds = sums.seconds()
+    loss_sum, correct, seen = sums.summed()
+    return EpochTotals(loss_sum, correct, seen, seconds, stopping)
+
+
+def end_of_epoch(trainer: Trainer, val_loader, state: TrainingState, totals: EpochTotals) -> bool:
+    """Validate, add the epoch's history row, keep the best weights and, given a run folder, write
+    ``best.pt`` (on a new best), ``history.csv`` and ``last.pt``; ``state`` moves to the next epoch.
+    Returns whether the epoch is the best so far."""
+    network = trainer.network
+    val = evaluate(network, val_loader, trainer.eval_criterion, trainer.runtime)
+    row = _history_row(state.epoch, totals, val, trainer.optimizer.param_groups[0]["lr"])
+    state.history.append(row)
+    is_best = row["val_acc"] > state.best_acc
+    if is_best:
+        state.best_acc, state.best_epoch = row["val_acc"], row["epoch"]
+        state.best_weights = copy.deepcopy(network.state_dict())
+    state.epoch, state.batch, state.partial = state.epoch + 1, 0, None
+    run = trainer.run
+    if run is not None:
+        if is_best:
+            run.save_checkpoint(run.best, {**(trainer.checkpoint_extra or {}), "model": state.best_weights,
+                                           "epoch": state.best_epoch, "val_acc": state.best_acc})
+        # History before the resumable state: a kill in between only repeats this epoch.
+        run.write_history(state.history)
+        run.save_checkpoint(run.last, trainer.checkpoint(state))
+    return is_best
+
+
+def _print_epoch(row: dict, num_epochs: int, is_best: bool) -> None:
+    print(f"epoch {row['epoch']}/{num_epochs}  train loss {row['train_loss']:.4f} "
+          f"acc {row['train_acc']:.2%}  val loss {row['val_loss']:.4f} acc {row['val_acc']:.2%}  "
+          f"lr {row['lr']:.2g}  {row['train_seconds']:.1f}s + {row['eval_seconds']:.1f}s eval "
+          f"({row['images_per_s']:.0f} img/s){'  *best*' if is_best else ''}", flush=True)
+
+
+def _history_row(epoch: int, totals: EpochTotals, val: dict, lr: float) -> dict:
+    """One epoch's row of ``history.csv`` (``epoch`` 0-based, written 1-based)."""
+    return {
+        "epoch": epoch + 1,
+        "train_loss": totals.loss_sum / totals.seen,
+        "train_acc": totals.correct / totals.seen,
+        "val_loss": val["loss"],
+        "val_acc": val["acc"],
+        "lr": lr,
+        "train_seconds": totals.seconds,
+        "eval_seconds": val["seconds"],
+        "images_per_s": totals.seen / totals.seconds,
+    }
+
+
+def _train_step(trainer: Trainer, inputs: torch.Tensor, labels: torch.Tensor):
+    """One optimisation step; returns the outputs and the loss (still on the device)."""
+    with trainer.runtime.autocast():
+        outputs = trainer.model(inputs)
+        loss = training_loss(outputs, labels, trainer.criterion, trainer.aux_weight)
+    trainer.optimizer.zero_grad(set_to_none=True)
+    trainer.scaler.scale(loss).backward()
+    trainer.scaler.step(trainer.optimizer)
+    trainer.scaler.update()
+    if trainer.scheduler is not None:
+        trainer.scheduler.step()
+    return outputs, loss
+
+
+class RunningSums:
+    """An epoch's loss, correct answers and images so far, summed on the device, and its clock."""
+
+    def __init__(self, device: torch.device, seen: int = 0, seconds_before: float = 0.0) -> None:
+        self.loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        self.correct = torch.zeros((), dtype=torch.int64, device=device)
+        self.seen = self.seen_at_start = seen
+        self.seconds_before = seconds_before  # trained in this epoch before a resume
+        self.started = time.perf_counter()
+
+    @classmethod
+    def start(cls, device: torch.device, partial: dict | None) -> RunningSums:
+        """New sums, or, resuming inside an epoch, the saved ones (sums of all processes: rank 0 holds them)."""
+        if partial is None:
+            return cls(device)
+        if not is_main():
+            return cls(device, seconds_before=partial["seconds"])
+        sums = cls(device, seen=partial["seen"], seconds_before=partial["seconds"])
+        sums.loss_sum += partial["loss_sum"]
+        sums.correct += partial["correct"]
+        return sums
+
+    def add(self, outputs, loss: torch.Tensor, labels: torch.Tensor) -> None:
+        self.loss_sum += loss.detach().double() * len(labels)
+        self.correct += (main_logits(outputs).argmax(1) == labels).sum()
+        self.seen += len(labels)
+
+    def seconds(self) -> float:
+        return self.seconds_before + time.perf_counter() - self.started
+
+    def images_per_s(self) -> float:
+        return (self.seen - self.seen_at_start) / max(time.perf_counter() - self.started, 1e-9)
+
+    def summed(self) -> tuple[float, int, int]:
+        """The sums added up over all processes: loss sum, correct answers, images."""
+        sums = torch.stack([self.loss_sum, self.correct.double(),
+                            torch.tensor(float(self.seen), dtype=torch.float64, device=self.loss_sum.device)])
+        loss, right, count = all_reduce(sums).tolist()
+        return loss, int(right), int(count)
+
+    def totals(self) -> dict:
+        """The sums over all processes as a checkpoint's ``partial`` holds them."""
+        loss_sum, correct, seen = self.summed()
+        return {"loss_sum": loss_sum, "correct": correct, "seen": seen, "seconds": self.seconds()}
+
+
+def _read_on_host(trainer: Trainer, sums: RunningSums, stop: StopRequest, bar: tqdm, where: str) -> bool:
+    """Read the running loss on the host: raise on a non-finite one, show it; return True when any
+    process was asked to stop (one decision for all processes)."""
+    running_loss = float(sums.loss_sum) / max(sums.seen, 1)
+    flags = torch.tensor([float(not math.isfinite(running_loss)), float(bool(stop.requested))],
+                         device=trainer.device)
+    nonfinite, stopping = all_reduce(flags, torch.distributed.ReduceOp.MAX).tolist()
+    if nonfinite:
+        bar.close()
+        run = trainer.run
+        raise NonFiniteLossError(
+            f"the training loss became {running_loss:g} in {where}; "
+            f"{'the last good state is kept in ' + str(run.last) if run else 'nothing was saved'}: "
+            "lower the learning rate (--lr) and rerun with --force"
+        )
+    bar.set_postfix(loss=f"{running_loss:.3f}", acc=f"{float(sums.correct) / sums.seen:.1%}",
+                    img_s=f"{sums.images_per_s():.0f}", refresh=False)
+    return bool(stopping)
+
+
+def _save_and_stop(trainer: Trainer, state: TrainingState, stop: StopRequest, steps: int) -> TrainingInterrupted:
+    """Save ``state`` (stopped inside an epoch) in ``last.pt``; the error that tells where it is."""
+    where = "nothing was saved (no run folder)"
+    if trainer.run is not None:
+        trainer.run.save_checkpoint(trainer.run.last, trainer.checkpoint(state))
+        where = f"the state is saved in {trainer.run.last}: rerun the same command with --resume"
+    return TrainingInterrupted(f"stopped by {stop.requested or 'another process'} in epoch "
+                               f"{state.epoch + 1} after batch {state.batch}/{steps}; {where}")
+
+
+def _where_saved(run: RunFolder | None) -> str:
+    return "rerun the same command with --resume" if run is not None else "nothing was saved"
 
 
 def _agreed(flag: bool, device: torch.device) -> bool:
     """True on every process when ``flag`` is true on any of them."""
     return bool(all_reduce(torch.tensor([float(flag)], device=device), torch.distributed.ReduceOp.MAX).item())
-
-
-def _summed(loss_sum: torch.Tensor, correct: torch.Tensor, seen: int) -> tuple[float, int, int]:
-    """The epoch's running sums added up over all processes."""
-    sums = torch.stack([loss_sum, correct.double(), torch.tensor(float(seen), dtype=torch.float64,
-                                                                 device=loss_sum.device)])
-    loss, right, count = all_reduce(sums).tolist()
-    return loss, int(right), int(count)
 
 
 def _rng_state(device: torch.device) -> dict:

@@ -210,10 +210,11 @@ def test_a_stop_after_the_last_epoch_is_not_ignored(monkeypatch):
     from labutils.augment import BatchTransform
     from labutils.data import make_fake_dataset
     from labutils.loader import BatchLoader
+    from labutils.runtime import default_runtime
 
     data = make_fake_dataset(num_train=16, num_test=8)[0]
     loader = BatchLoader(data, 8, BatchTransform(32, (0.5,) * 3, (0.25,) * 3, train=False), shuffle=False,
-                         device=torch.device("cpu"))
+                         runtime=default_runtime(torch.device("cpu")))
     real_evaluate = train_module.evaluate
 
     def evaluate_then_sigterm(*args, **kwargs):
