@@ -18,7 +18,7 @@ from torch import nn
 
 from . import distributed, models
 from .augment import BatchTransform, normalization
-from .config import RESUME_KEYS, RunConfig
+from .config import RunConfig
 from .data import DataSplits, make_splits
 from .device import device_name, is_out_of_memory, peak_memory_mb, pick_device, reset_peak_memory
 from .environment import environment
