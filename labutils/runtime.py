@@ -21,6 +21,7 @@ import contextlib
 import copy
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -36,14 +37,18 @@ AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 # step already finishes before the next starts), so every step: Ctrl-C stops at once.
 GPU_SYNC_EVERY = 25
 CPU_SYNC_EVERY = 1
-# The probe: a warm-up step and up to PROBE_STEPS timed ones per candidate, the median kept; a
-# candidate whose first timed step is PROBE_GIVE_UP x fp32's median is not measured further.
-# Another precision is kept only when it is PROBE_MARGIN x fp32's rate or more: timings on a
-# shared CPU are noisy, and a tie goes to fp32 (exact, and the same on every machine).
-PROBE_STEPS = 3
+# The probe: one warm-up step per candidate, then rounds of one timed step of each in turn, so that
+# a load which comes and goes on a shared CPU slows every candidate alike; at least PROBE_ROUNDS
+# rounds, more (up to PROBE_MAX_ROUNDS) while they add up to less than PROBE_MIN_SECONDS. A
+# candidate whose first timed step is PROBE_GIVE_UP x fp32's is not measured further. Another
+# precision is kept only when its median speed-up over fp32 (step by step, same round) is
+# PROBE_MARGIN or more: a tie goes to fp32 (exact, and the same on every machine).
+PROBE_ROUNDS = 4
+PROBE_MAX_ROUNDS = 12
+PROBE_MIN_SECONDS = 3.0
 PROBE_GIVE_UP = 1.5
 PROBE_MARGIN = 1.05
-# The probe costs up to 12 training steps (fewer when a candidate is clearly slower), at most 4 %
+# The probe costs about 15 training steps (fewer when a candidate is clearly slower), about 5 %
 # of a run this long; a shorter run trains in fp32 without it.
 PROBE_MIN_RUN_STEPS = 300
 CPU_CANDIDATES = (("fp32", False), ("bf16", False), ("bf16", True))
@@ -203,31 +208,31 @@ def _auto_precision(device: torch.device, probe: ProbeTarget | None,
 
 
 def probe_precision(model: nn.Module, criterion: nn.Module, batch_size: int, image_size: int,
-                    device: torch.device, candidates=CPU_CANDIDATES, steps: int = PROBE_STEPS,
-                    name: str = "model") -> dict:
-    """Time a few training steps of a copy of ``model`` in each candidate (precision, channels-last)
-    and keep the fastest when it is clearly faster than fp32 (the first candidate).
+                    device: torch.device, candidates=CPU_CANDIDATES, name: str = "model") -> dict:
+    """Time training steps of a copy of ``model`` in each candidate (precision, channels-last),
+    interleaved round by round, and keep the fastest when it is clearly faster than fp32 (the
+    first candidate).
 
     Prints one line with the figures. The model, and every random state, are left as they were.
-    Returns ``precision``, ``memory_format``, ``images_per_s`` per candidate, ``seconds``.
+    Returns ``precision``, ``memory_format``, per candidate ``images_per_s`` (median step) and
+    ``speedup`` (median over rounds of fp32's step time / the candidate's), ``chosen``, ``seconds``.
     """
     started = time.perf_counter()
     rng = torch.get_rng_state()
     generator = torch.Generator().manual_seed(0)
     inputs = torch.randn(batch_size, 3, image_size, image_size, generator=generator).to(device)
     labels = torch.randint(0, _num_classes(model), (batch_size,), generator=generator).to(device)
-    rates, baseline = {}, None
     try:
-        for precision, channels_last in candidates:
-            runtime = Runtime(device, precision, channels_last)
-            seconds = _step_seconds(model, criterion, inputs, labels, runtime, steps, baseline)
-            baseline = baseline or statistics.median(seconds)
-            rates[precision_label(precision, channels_last)] = batch_size / statistics.median(seconds)
+        steps = {precision_label(*c): _ProbeStep(model, criterion, inputs, labels, Runtime(device, *c))
+                 for c in candidates}
+        seconds = _interleaved_seconds(steps)
     finally:
         torch.set_rng_state(rng)
     fp32 = precision_label(*candidates[0])
-    best = max(rates, key=rates.get)
-    if rates[best] < PROBE_MARGIN * rates[fp32]:
+    rates = {label: batch_size / statistics.median(s) for label, s in seconds.items()}
+    speedup = {label: statistics.median(a / b for a, b in zip(seconds[fp32], s)) for label, s in seconds.items()}
+    best = max(speedup, key=speedup.get)
+    if speedup[best] < PROBE_MARGIN:
         best = fp32
     precision, channels_last = next(c for c in candidates if precision_label(*c) == best)
     seconds = time.perf_counter() - started
@@ -235,7 +240,48 @@ def probe_precision(model: nn.Module, criterion: nn.Module, batch_size: int, ima
     print(f"precision auto: {figures} img/s ({name}, batch {batch_size}, {image_size}px, a {seconds:.0f} s probe) "
           f"-> {best}", flush=True)
     return {"precision": precision, "memory_format": MEMORY_FORMATS[0 if channels_last else 1],
-            "images_per_s": rates, "chosen": best, "seconds": seconds}
+            "images_per_s": rates, "speedup": speedup, "chosen": best, "seconds": seconds}
+
+
+def _interleaved_seconds(steps: dict[str, Callable[[], float]]) -> dict[str, list[float]]:
+    """Seconds of each timed step per candidate, one step of each per round (the first is fp32)."""
+    for step in steps.values():
+        step()  # the first step builds kernels and caches
+    seconds = {label: [] for label in steps}
+    fp32 = next(iter(steps))
+    measured = list(steps)
+    for round_ in range(PROBE_MAX_ROUNDS):
+        for label in measured:
+            seconds[label].append(steps[label]())
+        # clearly slower than fp32 after one step: no need to know by how much exactly
+        measured = [label for label in measured if seconds[label][0] <= PROBE_GIVE_UP * seconds[fp32][0]]
+        if round_ + 1 >= PROBE_ROUNDS and sum(map(sum, seconds.values())) >= PROBE_MIN_SECONDS:
+            break
+    return seconds
+
+
+class _ProbeStep:
+    """One training step of a copy of a model in one runtime, timed: ``step()`` -> seconds."""
+
+    def __init__(self, model: nn.Module, criterion: nn.Module, inputs: torch.Tensor, labels: torch.Tensor,
+                 runtime: Runtime):
+        self.runtime, self.criterion, self.labels = runtime, criterion, labels
+        self.network = copy.deepcopy(model).to(runtime.device, memory_format=runtime.memory_format).train()
+        self.optimizer = torch.optim.SGD(self.network.parameters(), lr=0.0, momentum=0.9,
+                                         fused=runtime.device.type in ("cpu", "cuda"))
+        self.inputs = inputs.contiguous(memory_format=runtime.memory_format)
+
+    def __call__(self) -> float:
+        from .train_module import training_loss
+
+        start = time.perf_counter()
+        with self.runtime.autocast():
+            loss = training_loss(self.network(self.inputs), self.labels, self.criterion)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.runtime.synchronize()
+        return time.perf_counter() - start
 
 
 def precision_label(precision: str, channels_last: bool) -> str:
@@ -246,31 +292,6 @@ def precision_label(precision: str, channels_last: bool) -> str:
 def _num_classes(model: nn.Module) -> int:
     last = [m for m in model.modules() if isinstance(m, nn.Linear)]
     return last[-1].out_features if last else 10
-
-
-def _step_seconds(model: nn.Module, criterion: nn.Module, inputs: torch.Tensor, labels: torch.Tensor,
-                  runtime: Runtime, steps: int, baseline: float | None) -> list[float]:
-    """Seconds of each timed training step of a copy of ``model`` (after one warm-up step)."""
-    from .train_module import training_loss
-
-    network = copy.deepcopy(model).to(runtime.device, memory_format=runtime.memory_format).train()
-    optimizer = torch.optim.SGD(network.parameters(), lr=0.0, momentum=0.9,
-                                fused=runtime.device.type in ("cpu", "cuda"))
-    x = inputs.contiguous(memory_format=runtime.memory_format)
-    seconds = []
-    for step in range(steps + 1):
-        start = time.perf_counter()
-        with runtime.autocast():
-            loss = training_loss(network(x), labels, criterion)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        runtime.synchronize()
-        if step > 0:  # the first step builds kernels and caches
-            seconds.append(time.perf_counter() - start)
-            if baseline is not None and seconds[0] > PROBE_GIVE_UP * baseline:
-                break  # clearly slower: no need to know by how much exactly
-    return seconds
 
 
 def default_runtime(device: torch.device) -> Runtime:

@@ -85,12 +85,13 @@ def test_the_probe_times_every_candidate_and_keeps_fp32_unless_another_is_clearl
     before = [p.detach().clone() for p in target.model.parameters()]
     rng = torch.get_rng_state()
     result = probe_precision(target.model, target.criterion, 4, 16, CPU)
-    rates = result["images_per_s"]
-    assert set(rates) == {"fp32", "bf16", "bf16+channels_last"} and all(r > 0 for r in rates.values())
+    rates, speedup = result["images_per_s"], result["speedup"]
+    assert set(rates) == set(speedup) == {"fp32", "bf16", "bf16+channels_last"} and all(r > 0 for r in rates.values())
+    assert speedup["fp32"] == 1.0
     if result["chosen"] == "fp32":
-        assert max(rates.values()) < PROBE_MARGIN * rates["fp32"]
+        assert max(speedup.values()) < PROBE_MARGIN
     else:
-        assert rates[result["chosen"]] == max(rates.values()) >= PROBE_MARGIN * rates["fp32"]
+        assert speedup[result["chosen"]] == max(speedup.values()) >= PROBE_MARGIN
     assert result["precision"] + ("+channels_last" if result["memory_format"] == "channels_last" else "") == \
         result["chosen"]
     # It measured copies: the network and the random state are as they were.
@@ -98,6 +99,23 @@ def test_the_probe_times_every_candidate_and_keeps_fp32_unless_another_is_clearl
     assert torch.equal(torch.get_rng_state(), rng)
     line = capsys.readouterr().out.strip()
     assert line.startswith("precision auto: fp32 ") and line.endswith(f"-> {result['chosen']}")
+
+
+def test_the_probe_interleaves_candidates_and_stops_timing_one_clearly_slower():
+    calls = []
+
+    def step(label, seconds):
+        return lambda: calls.append(label) or seconds
+
+    seconds = runtime_module._interleaved_seconds(
+        {"fp32": step("fp32", 1.0), "bf16": step("bf16", 1.6), "bf16+channels_last": step("cl", 0.5)})
+    rounds = runtime_module.PROBE_ROUNDS
+    assert calls[:3] == ["fp32", "bf16", "cl"]  # warm-up steps
+    assert calls[3:6] == ["fp32", "bf16", "cl"] and calls[6:] == ["fp32", "cl"] * (rounds - 1)
+    assert seconds == {"fp32": [1.0] * rounds, "bf16": [1.6], "bf16+channels_last": [0.5] * rounds}
+    # Fast steps are timed for more rounds, up to a limit, so that a probe is not a handful of ms.
+    fast = runtime_module._interleaved_seconds({"fp32": lambda: 1e-4, "bf16": lambda: 1e-4})
+    assert len(fast["fp32"]) == len(fast["bf16"]) == runtime_module.PROBE_MAX_ROUNDS
 
 
 @pytest.mark.skipif(not runtime_module.cpu_supports("bf16"), reason="this CPU has no bf16 units: auto does not probe")
