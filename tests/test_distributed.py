@@ -16,7 +16,7 @@ from labutils.data import make_fake_dataset
 from labutils.loader import BatchLoader
 from labutils.predictions import read_predictions
 from labutils.results import RunFolder
-from labutils.runtime import default_runtime
+from labutils.runtime.runtime import default_runtime
 
 CPU = default_runtime(torch.device("cpu"))
 

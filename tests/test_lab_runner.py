@@ -1,7 +1,7 @@
-"""The lab runner end to end: ``python -m labutils lab --profile smoke`` trains the five
+"""The lab runner (lab/runner.py) end to end: ``python -m labutils lab --profile smoke`` trains the five
 experiments through papermill and renders the report; then the report again with one run
 failed and one missing. The smoke lab runs once for the whole module (about two minutes on
-two CPU cores); the other tests here take seconds."""
+two CPU cores)."""
 
 from __future__ import annotations
 
@@ -18,18 +18,17 @@ import yaml
 from cli import run_cli
 
 from labutils.data import default_workers, split_sizes
-from labutils.device import pick_device
-from labutils.errors import LabError
-from labutils.filters import first_layer_filters, roughness
+from labutils.lab.notebooks import TRAIN_NOTEBOOK
+from labutils.lab.profiles import PROFILE_DIR, load_profile
+from labutils.lab.render import find_browser
 from labutils.models import LAB_EXPERIMENTS
-from labutils.pipeline import TRAIN_NOTEBOOK, estimate_cpu_seconds, fmt_clock
 from labutils.predictions import MISTAKES_KEPT, read_predictions
-from labutils.profiles import PROFILE_DIR, load_profile
 from labutils.recipe import default_batch_size, recipe_for
-from labutils.render import find_browser
-from labutils.report_data import LABELS
-from labutils.report_format import NBSP, fmt_pct, fmt_rate
+from labutils.report.filters import first_layer_filters, roughness
+from labutils.report.format import NBSP, fmt_pct, fmt_rate
+from labutils.report.runs import LABELS
 from labutils.results import METRICS_FIELDS
+from labutils.runtime.device import pick_device
 
 labutils = run_cli  # python -m labutils ARGS, as a user types it
 
@@ -51,82 +50,6 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict:
     result = labutils("lab", "--profile", "smoke", "--runs", str(root / "runs"), "--report-dir", str(root / "report"))
     return {"root": root, "runs": root / "runs" / "smoke", "report": root / "report", "result": result,
             "seconds": time.perf_counter() - started}
-
-
-# --- profiles and estimates (fast) ----------------------------------------------------------
-
-def test_profiles_load_and_cover_the_lab() -> None:
-    for name in ("smoke", "quick", "full"):
-        profile = load_profile(name)
-        assert profile.experiments == LAB_EXPERIMENTS
-        assert profile.seeds == (0,)
-    full = load_profile("full")
-    assert full.dataset == "cifar10" and full.defaults["image_size"] == 224 and full.defaults["epochs"] == 10
-    smoke = load_profile("smoke")
-    assert smoke.dataset == "fake" and smoke.parameters("googlenet_pretrained", 0)["random_weights"] is True
-
-
-def test_profile_mistakes_are_one_line(tmp_path: Path) -> None:
-    with pytest.raises(LabError, match=r"unknown profile 'ful' \(did you mean 'full'\?\); choose one of: full, "):
-        load_profile("ful")
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("dataset: fake\nexperiments: [alexnet]\ndefaults: {epoch: 2}\n")
-    with pytest.raises(LabError, match=r"unknown key 'epoch' \(did you mean 'epochs'\?\)"):
-        load_profile(str(bad))
-    bad.write_text("dataset: fake\nexperiments: [alexnet]\ndefaults: {out: x}\n")
-    with pytest.raises(LabError, match="'out' cannot be set here"):
-        load_profile(str(bad))
-    bad.write_text("dataset: fake\nexperiments: [alexnet]\ndefaults: {image_size: -1}\n")
-    with pytest.raises(LabError, match="alexnet: image size must be a positive number"):
-        load_profile(str(bad))
-    bad.write_text("dataset: fake\nexperiments: [googlnet]\n")
-    with pytest.raises(LabError, match="did you mean 'googlenet'"):
-        load_profile(str(bad))
-
-
-def test_profile_key_written_twice_is_refused(tmp_path: Path) -> None:
-    profile = tmp_path / "twice.yaml"
-    profile.write_text("dataset: fake\nexperiments: [alexnet]\ndefaults:\n  epochs: 2\n  image_size: 64\n"
-                       "  epochs: 5\n")
-    with pytest.raises(LabError, match=r"twice.yaml is not valid YAML: .*the key 'epochs' appears twice "
-                                       r"\(lines 4 and 6\)"):
-        load_profile(str(profile))
-    profile.write_text("dataset: fake\nexperiments: [alexnet]\ndataset: cifar10\n")
-    with pytest.raises(LabError, match="the key 'dataset' appears twice"):
-        load_profile(str(profile))
-
-
-def test_profile_description_is_text(tmp_path: Path) -> None:
-    profile = tmp_path / "described.yaml"
-    profile.write_text("description:\n  - Two lines,\n  - one sentence.\ndataset: fake\nexperiments: [alexnet]\n")
-    assert load_profile(str(profile)).description == "Two lines, one sentence."
-    profile.write_text("description: {a: 1}\ndataset: fake\nexperiments: [alexnet]\n")
-    with pytest.raises(LabError, match="'description' must be text"):
-        load_profile(str(profile))
-
-
-def test_cpu_estimates() -> None:
-    full = load_profile("full")
-    total = sum(estimate_cpu_seconds(full.config(e, s)) for e, s in full.runs())
-    assert total > 24 * 3600  # days on a CPU: the lab says so before starting
-    smoke = load_profile("smoke")
-    assert sum(estimate_cpu_seconds(smoke.config(e, s)) for e, s in smoke.runs()) < 5 * 60
-    assert fmt_clock(83) == "1m23s" and fmt_clock(720) == "12m" and fmt_clock(7500) == "2h05m"
-
-
-def test_unknown_profile_exits_2_with_one_line() -> None:
-    result = labutils("lab", "--profile", "smok")
-    assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0
-    assert "did you mean 'smoke'" in result.stderr
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason="the full profile runs on a GPU without asking")
-def test_full_profile_on_a_cpu_asks_first(tmp_path: Path) -> None:
-    result = labutils("lab", "--profile", "full", "--runs", str(tmp_path / "runs"), "--report-dir", str(tmp_path))
-    assert result.returncode == 2
-    assert "--profile quick" in result.stderr and "--yes" in result.stderr and "would take about" in result.stderr
-    assert not (tmp_path / "runs").exists()
 
 
 # --- a full-like profile, given as a path (slow) --------------------------------------------
@@ -263,7 +186,7 @@ def test_smoke_report_sections_and_their_numbers(smoke: dict) -> None:
     project = part["1 The project"]
     assert "labutils/models/googlenet.py GoogLeNetOutputs , GoogLeNet" in project
     assert "The main module is labutils/__main__.py" in project and "notebooks/02_train.ipynb" in project
-    assert "labutils/report_format.py" not in project
+    assert "labutils/report/format.py" not in project
     speed = part["Inference speed"]
     for experiment, m in metrics.items():
         assert f"{LABELS[experiment]} {m['params']:,} {fmt_rate(m['inference_images_per_s'])} {m['batch_size']} " \

@@ -4,10 +4,10 @@ import pytest
 import torch
 from torch import nn
 
-import labutils.runtime as runtime_module
+import labutils.runtime.runtime as runtime_module
 from labutils.errors import LabError
 from labutils.experiment import RunConfig
-from labutils.runtime import (
+from labutils.runtime.runtime import (
     CPU_SYNC_EVERY,
     PROBE_MARGIN,
     PROBE_MIN_RUN_STEPS,

@@ -23,7 +23,7 @@ from labutils.predictions import (
     read_predictions,
 )
 from labutils.results import HISTORY_FIELDS, METRICS_FIELDS, RunFolder, load_checkpoint
-from labutils.runtime import Runtime, default_runtime
+from labutils.runtime.runtime import Runtime, default_runtime
 from labutils.test_module import evaluate, test_model
 from labutils.train_module import (
     AUX_WEIGHT,

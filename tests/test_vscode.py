@@ -18,11 +18,8 @@ import pytest
 
 from labutils.__main__ import build_parser
 from labutils.errors import LabError
-from labutils.models import LAB_EXPERIMENTS, spec
-from labutils.profiles import load_profile
-from labutils.report_data import LABELS
-from labutils.results import RunFolder
-from labutils.vscode import (
+from labutils.lab.profiles import load_profile
+from labutils.lab.vscode import (
     LAUNCH_FILE,
     MODULE,
     VSCODE_DIR,
@@ -31,6 +28,9 @@ from labutils.vscode import (
     read_jsonc,
     strip_jsonc,
 )
+from labutils.models import LAB_EXPERIMENTS, spec
+from labutils.report.runs import LABELS
+from labutils.results import RunFolder
 
 ROOT = Path(__file__).resolve().parent.parent
 VSCODE = ROOT / VSCODE_DIR

@@ -17,7 +17,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import LabError
+from ..errors import LabError
 
 LOCK_NAME = ".lock"
 

@@ -48,7 +48,7 @@ def notebook_to_mathml(notebook) -> None:
     try:
         import latex2mathml  # noqa: F401
     except ImportError as error:
-        from .errors import LabError
+        from ..errors import LabError
 
         raise LabError("the report's formulas need latex2mathml: pip install -r requirements.txt") from error
     for cell in notebook.cells:

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from .errors import LabError
+from ..errors import LabError
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

@@ -23,11 +23,12 @@ from typing import Any
 
 import yaml
 
-from .config import NOT_IN_PROFILE, PROFILE_KEYS, RunConfig, run_dir
-from .errors import LabError, did_you_mean
+from ..config import NOT_IN_PROFILE, PROFILE_KEYS, RunConfig, run_dir
+from ..errors import LabError, did_you_mean
+from .notebooks import NOTEBOOK_DIR
 from .profile_yaml import description_text, load_unique_keys
 
-PROFILE_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "profiles"
+PROFILE_DIR = NOTEBOOK_DIR / "profiles"
 TOP_LEVEL_KEYS = ("description", "dataset", "seeds", "experiments", "defaults", "overrides")
 
 
@@ -90,7 +91,7 @@ def profile_path(name: str | Path, directory: Path = PROFILE_DIR) -> Path:
 
 def load_profile(name: str, directory: Path = PROFILE_DIR) -> Profile:
     """Read and check a profile; raise ``LabError`` with one line naming the first problem."""
-    from .models import EXPERIMENTS
+    from ..models import EXPERIMENTS
 
     path = profile_path(name, directory)
     try:

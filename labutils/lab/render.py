@@ -1,4 +1,7 @@
-"""The hand-in: an executed report notebook rendered to HTML (nbconvert) and PDF.
+"""The hand-in: ``03_report.ipynb`` executed over the run folders, rendered to HTML (nbconvert) and PDF.
+
+``render_report`` (``python -m labutils report``, and the end of ``lab``) makes everything in a
+temporary folder and then replaces ``report.html``, ``report.pdf`` and ``executed/`` together.
 
 The PDF comes from the first of these that works:
 
@@ -18,10 +21,20 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
-from .results import atomic_write_bytes
+from ..errors import EXIT_FAILED, EXIT_OK, LabError, one_line
+from ..results import atomic_write_bytes
+from ..runtime.interrupt import shielded
+from .folder_lock import lock_folder, release_folder
+from .notebooks import REPORT_NOTEBOOK, execute
+from .profiles import Profile, load_profile
+
+REPORT_HTML, REPORT_PDF, REPORT_EXECUTED = "report.html", "report.pdf", f"executed/{REPORT_NOTEBOOK.name}"
+REPORT_FILES = (REPORT_EXECUTED, REPORT_PDF, REPORT_HTML)  # the order they are replaced in: the HTML last
+RENDER_TEMP_PATTERN = ".render-*.tmp"
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "/usr/lib/chromium/chromium")
 BROWSER_TIMEOUT_S = 180
@@ -186,3 +199,90 @@ def render_pdf(html_path: str | Path, pdf_path: str | Path, notebook: str | Path
         print(f"PDF: {problem}")
     print(INSTALL_HINT if not problems else "PDF: not written; the HTML report is complete")
     return None
+
+
+# --- the report: 03_report.ipynb executed over the run folders, then rendered ---------------------
+
+def report_is_current(spec: Profile, runs_dir: Path, report_dir: Path) -> bool:
+    """True when ``report_dir`` holds a report of these runs newer than every file it was made from."""
+    import nbformat
+
+    html, executed = report_dir / REPORT_HTML, report_dir / REPORT_EXECUTED
+    if not html.exists() or not executed.exists():
+        return False
+    try:
+        made_with = nbformat.read(str(executed), as_version=4).metadata.get("papermill", {}).get("parameters", {})
+    except (OSError, ValueError):
+        return False
+    if made_with != report_parameters(spec, runs_dir):
+        return False
+    # The report's own code is not among them: after editing it, `python -m labutils report`.
+    sources = [REPORT_NOTEBOOK, spec.path, *(runs_dir / spec.name).glob("*/seed*/metrics.json")]
+    return html.stat().st_mtime > max(path.stat().st_mtime for path in sources)
+
+
+def report_parameters(spec: Profile, runs_dir: Path) -> dict[str, str]:
+    """What papermill passes to ``03_report.ipynb``: the profile's file (so that a profile given
+    as a path is found again) and where its runs are."""
+    return {"profile": str(spec.path.resolve()), "runs_dir": str(runs_dir)}
+
+
+def render_report(profile: str, runs: str = "runs", report_dir: str = "report") -> int:
+    """Execute ``03_report.ipynb`` over the run folders of ``profile``, render HTML and PDF.
+
+    Everything is made in a temporary folder inside ``report_dir``, which then replaces the
+    report's files together (or, when stopped before, not at all), so an HTML and a PDF in
+    ``report_dir`` always come from the same run of the notebook.
+
+    Returns 0 when the report rendered, 1 when the report notebook failed (the HTML is still
+    written and shows where).
+    """
+    spec = load_profile(profile)  # an unknown name or a missing file fails here, saying what to give
+    runs_dir = Path(runs).resolve()
+    report_dir = Path(report_dir)
+    lock_folder(report_dir, "--report-dir")  # one report at a time; creates the folder or says why not
+    try:
+        for leftover in report_dir.glob(RENDER_TEMP_PATTERN):  # from a process killed while rendering
+            shutil.rmtree(leftover, ignore_errors=True)
+        with tempfile.TemporaryDirectory(dir=report_dir, prefix=".render-", suffix=".tmp") as work:
+            status, printer = _render_into(spec, runs_dir, Path(work))
+            _replace_report(Path(work), report_dir)
+    finally:
+        release_folder(report_dir)
+    pdf = f" and {report_dir / REPORT_PDF} (printed by {printer})" if printer else ""
+    print(f"report: {report_dir / REPORT_HTML}{pdf}", flush=True)
+    return status
+
+
+def _render_into(spec: Profile, runs_dir: Path, work: Path) -> tuple[int, str | None]:
+    """The report's files in ``work``: the executed notebook, the HTML and (when a printer works) the PDF."""
+    executed = work / REPORT_EXECUTED
+    if not (runs_dir / spec.name).is_dir():
+        print(f"report: no runs of profile '{spec.name}' in {runs_dir} yet (python -m labutils lab "
+              f"--profile {spec.name} makes them); the report says so", file=sys.stderr)
+    status = EXIT_OK
+    print(f"report: executing {REPORT_NOTEBOOK.name} over {runs_dir / spec.name}", flush=True)
+    try:
+        execute(REPORT_NOTEBOOK, executed, report_parameters(spec, runs_dir), echo=False)
+    except Exception as error:
+        if not executed.exists():
+            raise LabError(f"the report notebook could not run: {one_line(error)}") from error
+        print(f"report: the report notebook failed ({one_line(error)}); the report shows where", file=sys.stderr)
+        status = EXIT_FAILED
+    html = render_html(executed, work / REPORT_HTML)
+    printer = render_pdf(html, work / REPORT_PDF, notebook=executed)
+    return status, printer
+
+
+def _replace_report(work: Path, report_dir: Path) -> None:
+    """Move the report's files from ``work`` into ``report_dir``, the HTML last (it is what says the
+    report is up to date); an older PDF goes when no new one was printed. A stop request waits
+    for the few renames to finish."""
+    with shielded():
+        for name in REPORT_FILES:
+            target = report_dir / name
+            if (work / name).exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(work / name, target)
+            else:
+                target.unlink(missing_ok=True)

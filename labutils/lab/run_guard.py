@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .config import RESUME_KEYS, RunConfig
-from .errors import CheckpointError, LabError
+from ..config import RESUME_KEYS, RunConfig
+from ..errors import CheckpointError, LabError
+from ..results import COMPLETE, RunFolder, load_checkpoint
+from ..runtime.interrupt import StopRequest
+from ..train_module import TrainingInterrupted
 from .folder_lock import holds_folder
-from .interrupt import StopRequest
-from .results import COMPLETE, RunFolder, load_checkpoint
-from .train_module import TrainingInterrupted
 
 # What train_model reads from a last.pt to continue.
 RESUMABLE_STATE = ("model", "optimizer", "epoch", "batch", "history", "best_acc", "best_epoch", "rng")

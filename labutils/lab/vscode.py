@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import LabError
+from ..errors import LabError
 
 VSCODE_DIR = ".vscode"
 LAUNCH_FILE = "launch.json"
@@ -77,7 +77,7 @@ def launch_configurations(root: Path) -> list[LaunchConfiguration]:
 
 def model_file(experiment: str) -> str:
     """The file of ``labutils/models/`` that defines the network of ``experiment``."""
-    from .models import spec
+    from ..models import spec
 
     build = spec(experiment).build
     module = inspect.getmodule(getattr(build, "func", build))  # a functools.partial or a function

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import torch
 
-from .augment import BatchTransform, normalization
-from .data import CIFAR10_ARCHIVE, ImageSet, load_dataset, split_train_val
-from .errors import DataUnavailableError
-from .report_format import markdown_table
+from ..augment import BatchTransform, normalization
+from ..data import CIFAR10_ARCHIVE, ImageSet, load_dataset, split_train_val
+from ..errors import DataUnavailableError
+from .format import markdown_table
 
 STAND_IN = "fake"  # the generated images the tests and the smoke profile train on
 SAMPLES_PER_CLASS = 4

@@ -11,12 +11,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from ..lab.notebooks import (
+    TRAIN_NOTEBOOK,  # the lab runner leaves the executed copy in each run folder
+)
+from ..predictions import Predictions, read_predictions
+from ..results import RunFolder
 from .filters import NOISE_ROUGHNESS, first_layer_filters
-from .pipeline import TRAIN_NOTEBOOK  # the lab runner leaves the executed copy in each run folder
-from .predictions import Predictions, read_predictions
-from .report_data import LABELS, ExperimentResults, LabRuns, RunRecord, fmt_mean_std
-from .report_format import fmt_duration, fmt_pct, fmt_pp, fmt_rate
-from .results import RunFolder
+from .format import fmt_duration, fmt_pct, fmt_pp, fmt_rate
+from .runs import LABELS, ExperimentResults, LabRuns, RunRecord, fmt_mean_std
 
 NOT_RECORDED = "not recorded"
 HARDEST_SHOWN = 3

@@ -1,7 +1,7 @@
 """What the report's sentences say: each function reads results from the run folders and decides
 which statement they support (pretraining helps or not, a difference beyond or within the noise,
 which runs are missing, whether the runs compare with the handout's), returning markdown. The
-report notebook only shows what these return; ``tests/test_report.py`` and
+report notebook only shows what these return; ``tests/test_report_findings.py`` and
 ``tests/test_report_setup.py`` run every branch on small hand-made run folders.
 """
 
@@ -10,13 +10,21 @@ from __future__ import annotations
 import math
 from typing import Mapping, Sequence
 
+from .details import PRETRAINED_PAIRS
+from .format import fmt_duration, fmt_pct, fmt_pp, fmt_rate
 from .paper_tables import REFERENCE_RESULTS
-from .report_details import PRETRAINED_PAIRS
-from .report_data import LABELS, MISSING, Difference, ExperimentResults, LabRuns, difference, sampling_error
-from .report_format import fmt_duration, fmt_pct, fmt_pp, fmt_rate
-from .report_setup import FULL_TRAIN_IMAGES, handout_comparable
+from .runs import (
+    LABELS,
+    MISSING,
+    Difference,
+    ExperimentResults,
+    LabRuns,
+    difference,
+    sampling_error,
+)
+from .setup import FULL_TRAIN_IMAGES, handout_comparable
 
-# A difference this much larger than its standard error counts as beyond the noise (report_data.Difference).
+# A difference this much larger than its standard error counts as beyond the noise (runs.Difference).
 NOISE_FACTOR = 2
 # Two accuracies closer than this are "level".
 LEVEL_PP = 0.0005

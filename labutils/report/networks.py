@@ -12,14 +12,26 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import nn
 
-from .data import CIFAR10_CLASSES
-from .flops import training_flops
-from .models import BATCH_NORM_REASON, EXPERIMENTS, GoogLeNet, build_model, count_parameters, layer_summary
-from .models import local_response_norm as lrn_constants
-from .paper_tables import PAPER_IMAGE_SIZE, PAPER_SIDE_CLASSIFIER, side_classifier_shapes, table1_rows
-from .report_data import ExperimentResults, fmt_mean_std
-from .report_format import fmt_latex_sci, fmt_sci, fmt_size, markdown_table
-from .train_module import AUX_WEIGHT
+from ..data import CIFAR10_CLASSES
+from ..flops import training_flops
+from ..models import (
+    BATCH_NORM_REASON,
+    EXPERIMENTS,
+    GoogLeNet,
+    build_model,
+    count_parameters,
+    layer_summary,
+)
+from ..models import local_response_norm as lrn_constants
+from ..train_module import AUX_WEIGHT
+from .format import fmt_latex_sci, fmt_sci, fmt_size, markdown_table
+from .paper_tables import (
+    PAPER_IMAGE_SIZE,
+    PAPER_SIDE_CLASSIFIER,
+    side_classifier_shapes,
+    table1_rows,
+)
+from .runs import ExperimentResults, fmt_mean_std
 
 GIGA = 1e9
 TABLE1_HEADERS = ("our layer", "type", "our output", "Table 1", "Table 1 output",

@@ -9,14 +9,17 @@ from typing import Iterable, Mapping
 import matplotlib.pyplot as plt
 
 from . import plots
-from .report_data import ExperimentResults
+from .runs import ExperimentResults
 
 
 def show(markdown: str | None) -> None:
     """Display ``markdown`` in the notebook; nothing for None or an empty string (a finding that
     has nothing to say)."""
     if markdown:
-        from IPython.display import Markdown, display  # a notebook's kernel has it; the package needs it nowhere else
+        from IPython.display import (  # a notebook's kernel has it; the package needs it nowhere else
+            Markdown,
+            display,
+        )
 
         display(Markdown(markdown))
 

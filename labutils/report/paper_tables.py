@@ -17,7 +17,7 @@ from typing import Any, Sequence
 # Table 1 and the handout alike give sizes at 224x224 input.
 PAPER_IMAGE_SIZE = 224
 # The metrics.json fields a run must share with the handout author's runs for his numbers to
-# compare (besides training on all of CIFAR-10's training split: report_setup.handout_comparable).
+# compare (besides training on all of CIFAR-10's training split: setup.handout_comparable).
 REFERENCE_RUN = {"dataset": "cifar10", "image_size": PAPER_IMAGE_SIZE, "epochs": 10}
 REFERENCE_SETUP = (f"{REFERENCE_RUN['epochs']} epochs at {PAPER_IMAGE_SIZE}x{PAPER_IMAGE_SIZE}, batch 4, SGD lr 0.001 "
                    "(momentum 0.9, weight decay 5e-4), one seed")

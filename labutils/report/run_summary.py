@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from .report_format import markdown_table
+from .format import markdown_table
 
 
 def scores_table(metrics: Mapping[str, Any]) -> str:

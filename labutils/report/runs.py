@@ -4,27 +4,25 @@
   and says which runs are missing or failed; :class:`ExperimentResults` averages an
   experiment's seeds (mean, sample standard deviation).
 - :func:`conclusion_rows` and :func:`reference_rows` build the handout's conclusion table for
-  these runs and beside the handout author's (``paper_tables.py``); ``report_format.py``
+  these runs and beside the handout author's (``paper_tables.py``); ``format.py``
   prints the numbers.
-- :func:`project_structure` lists what is where, for exercise 1.
 
 Nothing here trains: the report's numbers come from the run folders only.
 """
 
 from __future__ import annotations
 
-import ast
 import math
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import LabError
-from .models import EXPERIMENTS, LAB_EXPERIMENTS
+from ..errors import LabError
+from ..models import EXPERIMENTS, LAB_EXPERIMENTS
+from ..results import COMPLETE, RunFileError, RunFolder
+from .format import fmt_count, fmt_duration, fmt_pct, fmt_pp, fmt_rate
 from .paper_tables import REFERENCE_RESULTS
-from .report_format import fmt_count, fmt_duration, fmt_pct, fmt_pp, fmt_rate
-from .results import COMPLETE, RunFileError, RunFolder
 
 MISSING = "missing"
 UNREADABLE = "unreadable"
@@ -129,7 +127,7 @@ def report_fields_problem(metrics: dict, path: Path) -> str | None:
 def read_lab(runs_dir: str | Path, profile: str) -> LabRuns:
     """The runs of ``profile`` (a name or a .yaml path) under ``runs_dir``; never raises for
     missing or broken folders."""
-    from .profiles import load_profile
+    from ..lab.profiles import load_profile
 
     runs_dir = Path(runs_dir)
     try:
@@ -318,51 +316,3 @@ def reference_rows(lab: LabRuns) -> list[list[str]]:
                      f"{ref['val_loss']:.4f}", fmt_pct(ref["val_acc"]), f"{ref['test_loss']:.4f}",
                      fmt_pct(ref["test_acc"]), fmt_duration(ref["time_min"] * 60), versus])
     return rows
-
-
-# --- exercise 1: the project's structure -------------------------------------------------
-
-def docstring_summary(path: Path) -> dict[str, Any]:
-    """A Python file's docstring first line, its public classes, and which of them are
-    ``nn.Module`` subclasses (read, not imported)."""
-    try:
-        tree = ast.parse(path.read_text())
-    except (OSError, SyntaxError):
-        return {"summary": "", "classes": [], "modules": []}
-    doc = (ast.get_docstring(tree) or "").strip().splitlines()
-    classes = [n for n in tree.body if isinstance(n, ast.ClassDef) and not n.name.startswith("_")]
-    modules = [n.name for n in classes if any(ast.unparse(b) in ("nn.Module", "Module") for b in n.bases)]
-    return {"summary": doc[0] if doc else "", "classes": [n.name for n in classes], "modules": modules}
-
-
-def project_structure(root: Path) -> list[dict[str, Any]]:
-    """Each module of ``labutils`` (and its models), notebook and profile: ``path``, ``summary``
-    (what it is for), ``classes`` and ``modules`` (the classes that are ``nn.Module``s)."""
-    import json
-
-    import yaml
-
-    from .profile_yaml import description_text, load_unique_keys
-
-    rows = []
-    for folder in (root / "labutils", root / "labutils" / "models"):
-        for path in sorted(folder.glob("*.py")):
-            rows.append({"path": path.relative_to(root).as_posix(), **docstring_summary(path)})
-    for path in sorted((root / "notebooks").glob("*.ipynb")):
-        try:
-            cells = json.loads(path.read_text())["cells"]
-            heading = next(("".join(c["source"]).strip().splitlines()[0].lstrip("# ")
-                            for c in cells if c["cell_type"] == "markdown"), "")
-        except (OSError, ValueError, KeyError, IndexError):
-            heading = ""
-        rows.append({"path": path.relative_to(root).as_posix(), "summary": heading, "classes": [], "modules": []})
-    for path in sorted((root / "notebooks" / "profiles").glob("*.yaml")):
-        try:
-            description = description_text(load_unique_keys(path.read_text()).get("description"), path.name)
-        except (OSError, ValueError, yaml.YAMLError, LabError, AttributeError):
-            description = ""
-        rows.append({"path": path.relative_to(root).as_posix(), "summary": description.split(". ")[0],
-                     "classes": [], "modules": []})
-    return rows
-
-

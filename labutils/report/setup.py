@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .data import split_sizes
+from ..data import split_sizes
+from .details import environment_rows, lab_time
+from .format import markdown_table
 from .paper_tables import PAPER_IMAGE_SIZE, REFERENCE_RUN
-from .report_data import LABELS, LabRuns
-from .report_details import environment_rows, lab_time
-from .report_format import markdown_table
+from .runs import LABELS, LabRuns
 
 # All of CIFAR-10's training images but the validation ones: a run with fewer trained on a subset.
 FULL_TRAIN_IMAGES = split_sizes("cifar10")[0]

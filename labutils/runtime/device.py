@@ -6,7 +6,7 @@ import contextlib
 
 import torch
 
-from .errors import LabError
+from ..errors import LabError
 
 DEVICES = ("cuda", "mps", "cpu")
 

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .config import DATA_PLACEMENTS, MEMORY_FORMATS, PRECISIONS
+from ..config import DATA_PLACEMENTS, MEMORY_FORMATS, PRECISIONS
+from ..errors import LabError
 from .device import synchronize
-from .errors import LabError
 
 AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 # Host reads of the loss: on a GPU a read stalls the queue, so every 25 steps (the progress bar
@@ -251,7 +251,7 @@ def _num_classes(model: nn.Module) -> int:
 def _step_seconds(model: nn.Module, criterion: nn.Module, inputs: torch.Tensor, labels: torch.Tensor,
                   runtime: Runtime, steps: int, baseline: float | None) -> list[float]:
     """Seconds of each timed training step of a copy of ``model`` (after one warm-up step)."""
-    from .train_module import training_loss
+    from ..train_module import training_loss
 
     network = copy.deepcopy(model).to(runtime.device, memory_format=runtime.memory_format).train()
     optimizer = torch.optim.SGD(network.parameters(), lr=0.0, momentum=0.9,
