@@ -24,33 +24,34 @@ def test_profiles_load_and_cover_the_lab() -> None:
     assert smoke.dataset == "fake" and smoke.parameters("googlenet_pretrained", 0)["random_weights"] is True
 
 
-def test_profile_mistakes_are_one_line(tmp_path: Path) -> None:
+def test_an_unknown_profile_name_is_one_line() -> None:
     with pytest.raises(LabError, match=r"unknown profile 'ful' \(did you mean 'full'\?\); choose one of: full, "):
         load_profile("ful")
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("dataset: fake\nexperiments: [alexnet]\ndefaults: {epoch: 2}\n")
-    with pytest.raises(LabError, match=r"unknown key 'epoch' \(did you mean 'epochs'\?\)"):
-        load_profile(str(bad))
-    bad.write_text("dataset: fake\nexperiments: [alexnet]\ndefaults: {out: x}\n")
-    with pytest.raises(LabError, match="'out' cannot be set here"):
-        load_profile(str(bad))
-    bad.write_text("dataset: fake\nexperiments: [alexnet]\ndefaults: {image_size: -1}\n")
-    with pytest.raises(LabError, match="alexnet: image size must be a positive number"):
-        load_profile(str(bad))
-    bad.write_text("dataset: fake\nexperiments: [googlnet]\n")
-    with pytest.raises(LabError, match="did you mean 'googlenet'"):
-        load_profile(str(bad))
 
 
-def test_profile_key_written_twice_is_refused(tmp_path: Path) -> None:
-    profile = tmp_path / "twice.yaml"
-    profile.write_text("dataset: fake\nexperiments: [alexnet]\ndefaults:\n  epochs: 2\n  image_size: 64\n"
-                       "  epochs: 5\n")
-    with pytest.raises(LabError, match=r"twice.yaml is not valid YAML: .*the key 'epochs' appears twice "
-                                       r"\(lines 4 and 6\)"):
-        load_profile(str(profile))
-    profile.write_text("dataset: fake\nexperiments: [alexnet]\ndataset: cifar10\n")
-    with pytest.raises(LabError, match="the key 'dataset' appears twice"):
+PROFILE_MISTAKES = {  # a profile's YAML -> what the one line says
+    "unknown key": ("dataset: fake\nexperiments: [alexnet]\ndefaults: {epoch: 2}\n",
+                    r"unknown key 'epoch' \(did you mean 'epochs'\?\)"),
+    "not in a profile": ("dataset: fake\nexperiments: [alexnet]\ndefaults: {out: x}\n", "'out' cannot be set here"),
+    "bad value": ("dataset: fake\nexperiments: [alexnet]\ndefaults: {image_size: -1}\n",
+                  "alexnet: image size must be a positive number"),
+    "unknown experiment": ("dataset: fake\nexperiments: [googlnet]\n", "did you mean 'googlenet'"),
+    "key written twice": ("dataset: fake\nexperiments: [alexnet]\ndefaults:\n  epochs: 2\n  image_size: 64\n"
+                          "  epochs: 5\n",
+                          r"mine.yaml is not valid YAML: .*the key 'epochs' appears twice \(lines 4 and 6\)"),
+    "top-level key twice": ("dataset: fake\nexperiments: [alexnet]\ndataset: cifar10\n",
+                            "the key 'dataset' appears twice"),
+    "description not text": ("description: {a: 1}\ndataset: fake\nexperiments: [alexnet]\n",
+                             "'description' must be text"),
+}
+
+
+@pytest.mark.parametrize("mistake", PROFILE_MISTAKES)
+def test_profile_mistakes_are_one_line(tmp_path: Path, mistake: str) -> None:
+    text, message = PROFILE_MISTAKES[mistake]
+    profile = tmp_path / "mine.yaml"
+    profile.write_text(text)
+    with pytest.raises(LabError, match=message):
         load_profile(str(profile))
 
 
@@ -58,9 +59,6 @@ def test_profile_description_is_text(tmp_path: Path) -> None:
     profile = tmp_path / "described.yaml"
     profile.write_text("description:\n  - Two lines,\n  - one sentence.\ndataset: fake\nexperiments: [alexnet]\n")
     assert load_profile(str(profile)).description == "Two lines, one sentence."
-    profile.write_text("description: {a: 1}\ndataset: fake\nexperiments: [alexnet]\n")
-    with pytest.raises(LabError, match="'description' must be text"):
-        load_profile(str(profile))
 
 
 def test_unknown_profile_exits_2_with_one_line() -> None:

@@ -130,7 +130,7 @@ def test_smoke_run_folders_are_complete(smoke: dict, experiment: str) -> None:
 
 @pytest.mark.slow
 def test_smoke_report_has_conclusion_table_and_figures(smoke: dict) -> None:
-    html = (smoke["report"] / "report.html").read_text()
+    html = smoke_report(smoke)
     text = visible_text(html)
     conclusion = text[text.rindex("7 Conclusion"):]
     for experiment in LAB_EXPERIMENTS:
@@ -154,8 +154,19 @@ def sections(html: str) -> dict[str, str]:
     return {title: html[start:end] for title, start, end in zip(SECTIONS, starts, [*starts[1:], len(html)])}
 
 
+def smoke_report(smoke: dict) -> str:
+    """The smoke lab's report.html."""
+    return (smoke["report"] / "report.html").read_text()
+
+
 def smoke_metrics(smoke: dict) -> dict[str, dict]:
     return {e: json.loads((smoke["runs"] / e / "seed0" / "metrics.json").read_text()) for e in LAB_EXPERIMENTS}
+
+
+def smoke_sections(smoke: dict) -> tuple[str, dict[str, str], dict[str, dict]]:
+    """The smoke report's HTML, what a reader sees of each section, and the metrics of its runs."""
+    html = smoke_report(smoke)
+    return html, {title: visible_text(text) for title, text in sections(html).items()}, smoke_metrics(smoke)
 
 
 @pytest.mark.slow
@@ -174,9 +185,7 @@ def test_smoke_run_folders_hold_predictions_speed_and_environment(smoke: dict) -
 
 @pytest.mark.slow
 def test_smoke_report_sections_and_their_numbers(smoke: dict) -> None:
-    html = (smoke["report"] / "report.html").read_text()
-    part = {title: visible_text(text) for title, text in sections(html).items()}
-    metrics = smoke_metrics(smoke)
+    html, part, metrics = smoke_sections(smoke)
     env = metrics["alexnet"]["environment"]
     setup = part["How these results were made"]
     assert f"hardware {env['hardware']}" in setup
@@ -197,9 +206,7 @@ def test_smoke_report_sections_and_their_numbers(smoke: dict) -> None:
 
 @pytest.mark.slow
 def test_smoke_report_sentences_match_the_run_folders(smoke: dict) -> None:
-    html = (smoke["report"] / "report.html").read_text()
-    part = {title: visible_text(text) for title, text in sections(html).items()}
-    metrics = smoke_metrics(smoke)
+    html, part, metrics = smoke_sections(smoke)
     classes = metrics["alexnet"]["classes"]
     mean = [sum(m["per_class_acc"][c] for m in metrics.values()) / len(metrics) for c in range(len(classes))]
     hardest = min(range(len(classes)), key=lambda c: (mean[c], c))
@@ -220,7 +227,7 @@ def test_smoke_report_sentences_match_the_run_folders(smoke: dict) -> None:
 
 @pytest.mark.slow
 def test_smoke_report_html_is_self_contained(smoke: dict) -> None:
-    html = (smoke["report"] / "report.html").read_text()
+    html = smoke_report(smoke)
     for external in ('src="http', "src='http", "file://", "<script src=", "url(http"):
         assert external not in html, external
     assert "mathjax" not in html.lower()

@@ -133,12 +133,9 @@ def table1_rows(model: Any, summary: list[dict[str, Any]], num_classes: int) -> 
 
 
 def side_classifier_shapes(model: Any, image_size: int = PAPER_IMAGE_SIZE) -> dict[str, dict[str, tuple[int, ...]]]:
-    """Output size (H, W, C) of each layer of both side classifiers, measured on one image.
-
-    Like ``layer_summary``: every layer in eval mode, but the model itself flagged as
-    training so that it runs its side classifiers. Modes are restored afterwards.
-    """
-    import torch
+    """Output size (H, W, C) of each layer of both side classifiers, measured on one image
+    (``forward_once``, which runs them)."""
+    from ..models.summary import forward_once
 
     shapes: dict[str, dict[str, tuple[int, ...]]] = {}
     hooks = []
@@ -148,15 +145,5 @@ def side_classifier_shapes(model: Any, image_size: int = PAPER_IMAGE_SIZE) -> di
             def hook(module, inputs, output, aux=aux, name=name):
                 shapes[aux][name] = hwc(tuple(output.shape[1:]))
             hooks.append(child.register_forward_hook(hook))
-    modes = {module: module.training for module in model.modules()}
-    try:
-        model.eval()
-        model.training = True
-        with torch.no_grad():
-            model(torch.zeros(1, 3, image_size, image_size))
-    finally:
-        for handle in hooks:
-            handle.remove()
-        for module, training in modes.items():
-            module.training = training
+    forward_once(model, image_size, hooks)
     return shapes

@@ -18,16 +18,18 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 
-def plot_image_grid(images: np.ndarray, titles: Sequence[str], columns: int = 10,
-                    size: float = 1.3) -> Figure:
-    """uint8 images (N, H, W, 3) in a grid, each with its title (e.g. the class name)."""
+def plot_image_grid(images: Sequence[np.ndarray], titles: Sequence[str], columns: int = 10,
+                    size: float = 1.3, height: float | None = None, fontsize: int = 8) -> Figure:
+    """Images (N, H, W, 3) in a grid, each with its title (e.g. the class name); a panel is ``size``
+    inches wide and ``height`` high (by default a little more than ``size``, for the title)."""
     rows = math.ceil(len(images) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * size, rows * size * 1.15), squeeze=False)
+    figsize = (columns * size, rows * height if height is not None else rows * size * 1.15)
+    fig, axes = plt.subplots(rows, columns, figsize=figsize, squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, title in zip(axes.flat, images, titles):
         ax.imshow(image, interpolation="nearest")
-        ax.set_title(title, fontsize=8)
+        ax.set_title(title, fontsize=fontsize)
     fig.tight_layout()
     return fig
 
@@ -199,12 +201,4 @@ def plot_mistakes(galleries: Mapping[str, Sequence[Mapping[str, Any]]], classes:
 
 def plot_filter_mosaics(mosaics: Mapping[str, np.ndarray], columns: int = 2) -> Figure:
     """First-layer filters of several networks (``filters.filter_mosaic`` images), one panel each."""
-    rows = math.ceil(len(mosaics) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4.4 * columns, 4.6 * rows), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, (label, mosaic) in zip(axes.flat, mosaics.items()):
-        ax.imshow(mosaic, interpolation="nearest")
-        ax.set_title(label, fontsize=9)
-    fig.tight_layout()
-    return fig
+    return plot_image_grid(list(mosaics.values()), list(mosaics), columns, size=4.4, height=4.6, fontsize=9)
