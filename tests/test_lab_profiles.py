@@ -36,8 +36,8 @@ PROFILE_MISTAKES = {  # a profile's YAML -> what the one line says
     "bad value": ("dataset: fake\nexperiments: [alexnet]\ndefaults: {image_size: -1}\n",
                   "alexnet: image size must be a positive number"),
     "unknown experiment": ("dataset: fake\nexperiments: [googlnet]\n", "did you mean 'googlenet'"),
-    "key written twice": ("dataset: fake\nexperiments: [alexnet]\ndefaults:\n  epochs: 2\n  image_size: 64\n"
-                          "  epochs: 5\n",
+    "key written twice": (("dataset: fake\nexperiments: [alexnet]\ndefaults:\n  epochs: 2\n  image_size: 64\n"
+                           "  epochs: 5\n"),
                           r"mine.yaml is not valid YAML: .*the key 'epochs' appears twice \(lines 4 and 6\)"),
     "top-level key twice": ("dataset: fake\nexperiments: [alexnet]\ndataset: cifar10\n",
                             "the key 'dataset' appears twice"),

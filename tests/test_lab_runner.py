@@ -206,7 +206,7 @@ def test_smoke_report_sections_and_their_numbers(smoke: dict) -> None:
 
 @pytest.mark.slow
 def test_smoke_report_sentences_match_the_run_folders(smoke: dict) -> None:
-    html, part, metrics = smoke_sections(smoke)
+    _, part, metrics = smoke_sections(smoke)
     classes = metrics["alexnet"]["classes"]
     mean = [sum(m["per_class_acc"][c] for m in metrics.values()) / len(metrics) for c in range(len(classes))]
     hardest = min(range(len(classes)), key=lambda c: (mean[c], c))

@@ -95,7 +95,7 @@ def test_handout_comparison_counts_the_models_ahead_and_faster(tmp_path: Path) -
 def test_leaders_name_the_most_accurate_fastest_and_smallest(tmp_path: Path) -> None:
     write_run(tmp_path, "full", "alexnet", 0, 0.80, images_per_s=900.0)
     write_run(tmp_path, "full", "googlenet", 0, 0.85, images_per_s=300.0)
-    lab, results = lab_of(tmp_path)
+    _, results = lab_of(tmp_path)
     done = {e: r for e, r in results.items() if r.n}
     assert findings.leaders(done) == (f"Most accurate: GoogLeNet ({fmt_pct(0.85)}); fastest to train: AlexNet "
                                       "(900 images/s); fewest parameters: GoogLeNet (10,341,566).")

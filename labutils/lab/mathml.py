@@ -13,8 +13,9 @@ import html
 import re
 
 # $$display$$ first, then $inline$ (not \$, not "$ 5", not a price like "$5"): as MathJax reads them.
-MATH = re.compile(r"\$\$(?P<display>.+?)\$\$|(?<![\\$\w])\$(?=\S)(?P<inline>[^$\n]+?)(?<=\S)\$(?![\w$])", re.S)
-CODE = re.compile(r"(`+)(?:.+?)\1", re.S)
+MATH = re.compile(r"\$\$(?P<display>.+?)\$\$|(?<![\\$\w])\$(?=\S)(?P<inline>[^$\n]+?)(?<=\S)\$(?![\w$])",
+                  re.DOTALL)
+CODE = re.compile(r"(`+)(?:.+?)\1", re.DOTALL)
 
 
 def formula(latex: str, display: bool) -> str:
@@ -23,7 +24,7 @@ def formula(latex: str, display: bool) -> str:
 
     try:
         return convert(latex.strip(), display="block" if display else "inline")
-    except Exception:  # latex2mathml raises many kinds for TeX it does not know: show the source
+    except Exception:  # noqa: BLE001 (latex2mathml raises many kinds for TeX it does not know: show the source)
         return f"<code>{html.escape(latex)}</code>"
 
 

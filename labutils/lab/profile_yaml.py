@@ -37,7 +37,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 def load_unique_keys(text: str) -> Any:
     """``yaml.safe_load`` that raises a ``yaml.YAMLError`` for a key written twice in one mapping."""
-    return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+    return yaml.load(text, Loader=_UniqueKeyLoader)
 
 
 def description_text(value: Any, where: str) -> str:

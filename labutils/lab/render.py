@@ -171,7 +171,7 @@ def _print_with_latex(notebook: Path, pdf_path: Path) -> str | None:
     try:
         body, _ = PDFExporter(config=_exporter_config()).from_notebook_node(
             _readable(nbformat.read(str(notebook), as_version=4)))
-    except Exception as error:  # LaTeX errors come as many kinds; any of them means no PDF
+    except Exception as error:  # noqa: BLE001 (LaTeX errors come as many kinds; any of them means no PDF)
         return f"xelatex failed ({type(error).__name__}: {' '.join(str(error).split())[:200]})"
     atomic_write_bytes(pdf_path, body)
     return None

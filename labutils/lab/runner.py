@@ -126,7 +126,7 @@ def _train_one(config: RunConfig, tag: str, profile: str, force: bool, nproc_per
         print(f"\n{tag}: {stop or 'interrupted'} after {fmt_clock(time.perf_counter() - started)}; "
               "rerun the same command to continue (unfinished runs resume)", file=sys.stderr, flush=True)
         return None
-    except Exception as error:  # PapermillExecutionError, a dead kernel, ...: record it, go on
+    except Exception as error:  # noqa: BLE001 (PapermillExecutionError, a dead kernel, ...: record it, go on)
         status = folder.status() or ""
         problem = status if status.startswith(("failed", "interrupted")) else f"failed: {one_line(error)}"
     seconds = time.perf_counter() - started

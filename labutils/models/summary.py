@@ -6,7 +6,8 @@ model's own attribute names and the shapes are measured by running an image thro
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import torch
 from torch import nn

@@ -7,9 +7,10 @@ markdown sentence they support.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from ..lab.notebooks import (
     TRAIN_NOTEBOOK,  # the lab runner leaves the executed copy in each run folder

@@ -24,7 +24,7 @@ def first_layer_filters(checkpoint: str | Path) -> np.ndarray | None:
     """
     try:
         state = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
-    except Exception:  # missing, truncated, not a checkpoint: the report says the filters are not available
+    except Exception:  # noqa: BLE001 (missing, truncated, not a checkpoint: the report says the filters are not available)
         return None
     weights = state.get("model", {}) if isinstance(state, dict) else {}
     for tensor in weights.values():

@@ -8,7 +8,7 @@ report notebook only shows what these return; ``tests/test_report_findings.py`` 
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from .details import PRETRAINED_PAIRS
 from .format import fmt_duration, fmt_pct, fmt_pp, fmt_rate

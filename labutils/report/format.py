@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 NBSP = "\u00a0"  # keeps "80.29 %" and "12.3 min" on one line in a narrow table column
 

@@ -6,8 +6,9 @@ arithmetic (exercise 4). Models are built on the ``meta`` device where only shap
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn

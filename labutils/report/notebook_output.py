@@ -4,7 +4,7 @@ there are runs to draw. The text and the figures themselves come from the rest o
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import matplotlib.pyplot as plt
 

@@ -7,8 +7,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 # The handout author's conclusion table: 10 epochs at 224x224, batch 4, SGD lr 0.001, momentum
 # 0.9, weight decay 5e-4, one seed. As printed there; its training log says 0.4255 for the
@@ -22,16 +23,16 @@ REFERENCE_RUN = {"dataset": "cifar10", "image_size": PAPER_IMAGE_SIZE, "epochs":
 REFERENCE_SETUP = (f"{REFERENCE_RUN['epochs']} epochs at {PAPER_IMAGE_SIZE}x{PAPER_IMAGE_SIZE}, batch 4, SGD lr 0.001 "
                    "(momentum 0.9, weight decay 5e-4), one seed")
 REFERENCE_RESULTS: dict[str, dict[str, float]] = {
-    "alexnet": dict(train_loss=0.4225, train_acc=0.8528, val_loss=0.6705, val_acc=0.7764,
-                    test_loss=0.6659, test_acc=0.7741, time_min=25.5),
-    "alexnet_lrn": dict(train_loss=0.3815, train_acc=0.8657, val_loss=0.5868, val_acc=0.8014,
-                        test_loss=0.6008, test_acc=0.8029, time_min=26.2),
-    "googlenet": dict(train_loss=0.6107, train_acc=0.8964, val_loss=0.4725, val_acc=0.8507,
-                      test_loss=0.4734, test_acc=0.8501, time_min=117.23),
-    "alexnet_pretrained": dict(train_loss=0.3163, train_acc=0.8951, val_loss=0.6379, val_acc=0.7931,
-                               test_loss=0.5410, test_acc=0.8301, time_min=22.39),
-    "googlenet_pretrained": dict(train_loss=0.2292, train_acc=0.9775, val_loss=0.2488, val_acc=0.9299,
-                                 test_loss=0.2375, test_acc=0.9316, time_min=91.57),
+    "alexnet": {"train_loss": 0.4225, "train_acc": 0.8528, "val_loss": 0.6705, "val_acc": 0.7764,
+                "test_loss": 0.6659, "test_acc": 0.7741, "time_min": 25.5},
+    "alexnet_lrn": {"train_loss": 0.3815, "train_acc": 0.8657, "val_loss": 0.5868, "val_acc": 0.8014,
+                    "test_loss": 0.6008, "test_acc": 0.8029, "time_min": 26.2},
+    "googlenet": {"train_loss": 0.6107, "train_acc": 0.8964, "val_loss": 0.4725, "val_acc": 0.8507,
+                  "test_loss": 0.4734, "test_acc": 0.8501, "time_min": 117.23},
+    "alexnet_pretrained": {"train_loss": 0.3163, "train_acc": 0.8951, "val_loss": 0.6379, "val_acc": 0.7931,
+                           "test_loss": 0.5410, "test_acc": 0.8301, "time_min": 22.39},
+    "googlenet_pretrained": {"train_loss": 0.2292, "train_acc": 0.9775, "val_loss": 0.2488, "val_acc": 0.9299,
+                             "test_loss": 0.2375, "test_acc": 0.9316, "time_min": 91.57},
 }
 
 

@@ -8,7 +8,8 @@ figure shows inline, elsewhere call ``fig.savefig(...)``.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np

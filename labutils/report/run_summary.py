@@ -4,8 +4,9 @@ loss and accuracy of the best epoch and of the test, and one paragraph on how it
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .format import markdown_table
 

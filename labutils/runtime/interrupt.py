@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
+from typing import final
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # A second request this soon after the first (Ctrl-C pressed twice) is the same request:
@@ -66,6 +67,7 @@ def stops_raise():
             signal.signal(sig, handler)
 
 
+@final
 class StopRequest:
     """While active, SIGINT and SIGTERM set ``requested`` instead of raising or killing.
 
