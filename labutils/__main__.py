@@ -14,9 +14,8 @@ import sys
 from .cli_types import positive_int
 from .config import RunConfig, add_cli_options, config_from_args
 from .errors import EXIT_INTERRUPTED, EXIT_USAGE, LabError
-from .interrupt import signal_name, stops_raise
-from .profiles import profile_names
-
+from .lab.profiles import profile_names
+from .runtime.interrupt import signal_name, stops_raise
 
 
 class _Parser(argparse.ArgumentParser):
@@ -103,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_command(argv: list[str] | None) -> int:
-    from . import distributed
+    from .runtime import distributed
 
     args = build_parser().parse_args(argv)
     try:
@@ -112,11 +111,11 @@ def _run_command(argv: list[str] | None) -> int:
         if args.command == "test":
             return _test(args)
         if args.command == "lab":
-            from .pipeline import run_lab
+            from .lab.runner import run_lab
             return run_lab(args.profile, force=args.force, runs=args.runs, report_dir=args.report_dir, yes=args.yes,
                            nproc_per_node=args.nproc_per_node, dry_run=args.dry_run)
         if args.command == "report":
-            from .pipeline import render_report
+            from .lab.render import render_report
             return render_report(args.profile, runs=args.runs, report_dir=args.report_dir)
         if args.command == "bench":
             from .bench import run_bench

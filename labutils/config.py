@@ -151,7 +151,7 @@ class RunConfig:
             raise LabError(f"workers must be 0 or more, got {self.workers}")
         if self.device is not None and self.device.split(":")[0] not in DEVICE_KINDS:
             raise LabError(f"unknown device '{self.device}'; choose one of: {', '.join(DEVICE_KINDS)}")
-        from .runtime import check_options
+        from .runtime.runtime import check_options
 
         check_options(self.precision, self.memory_format, self.data_placement, self.host_sync_every)
         if self.resume and self.force:
@@ -167,8 +167,8 @@ class RunConfig:
         """
         from . import models
         from .data import default_workers
-        from .device import pick_device
         from .recipe import default_batch_size, recipe_for
+        from .runtime.device import pick_device
 
         self.validated()
         spec = models.spec(self.experiment)

@@ -16,21 +16,28 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import distributed, models
+from . import models
 from .augment import BatchTransform, normalization
 from .config import RunConfig
 from .data import DataSplits, make_splits
-from .device import device_name, is_out_of_memory, peak_memory_mb, pick_device, reset_peak_memory
-from .environment import environment
 from .errors import LabError
-from .folder_lock import release_folder
-from .interrupt import shielded, signal_name
 from .inference import measure_inference
+from .lab.folder_lock import release_folder
+from .lab.run_guard import prepare_run, record_stop
 from .loader import BatchLoader
 from .recipe import Recipe, make_optimizer, make_scheduler, recipe_for
 from .results import RunFolder, atomic_write_json, load_checkpoint, load_weights
-from .run_guard import prepare_run, record_stop
-from .runtime import ProbeTarget, Runtime, resolve_runtime
+from .runtime import distributed
+from .runtime.device import (
+    device_name,
+    is_out_of_memory,
+    peak_memory_mb,
+    pick_device,
+    reset_peak_memory,
+)
+from .runtime.environment import environment
+from .runtime.interrupt import shielded, signal_name
+from .runtime.runtime import ProbeTarget, Runtime, resolve_runtime
 from .test_module import test_model
 from .train_module import TrainingInterrupted, train_model
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
-from .device import autocast, autocast_dtype, synchronize
+from .runtime.device import autocast, autocast_dtype, synchronize
 
 # Runs before the clock starts. Testing has just run the batch shape, which warms a CPU up; a GPU
 # may still pick convolution algorithms for it (cudnn.benchmark), so it gets a few.

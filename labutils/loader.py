@@ -12,7 +12,7 @@ sharing a random state.
   batches, so the augmentation of the next batches overlaps the model step of this one.
 
 Under DDP (``world_size`` > 1) every process walks the same global batches and takes its own
-contiguous share of each (``torch.tensor_split``); see ``distributed.py``.
+contiguous share of each (``torch.tensor_split``); see ``runtime/distributed.py``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from .augment import BatchTransform
 from .data import ImageSet
-from .runtime import Runtime
+from .runtime.runtime import Runtime
 
 _MIX = 1_000_003  # spreads (seed, epoch, batch) over distinct generator seeds
 

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .distributed import world_size
+from .runtime.distributed import world_size
 
 MISTAKES_KEPT = 8
 THUMBNAIL_SIZE = 48  # CIFAR-10's 32x32 images stay as they are; larger stored images shrink to this

@@ -14,7 +14,7 @@
 Every file is written to a temporary name in the same folder, flushed to disk and renamed over
 the old one, so a crash at any moment leaves either the old file or the new one, never half of
 one; a temporary left by a killed process is removed when the folder is next opened. One
-process at a time writes a run folder (``open_for_writing`` locks it, see ``folder_lock.py``).
+process at a time writes a run folder (``open_for_writing`` locks it, see ``lab/folder_lock.py``).
 The report reads only these files.
 """
 
@@ -33,7 +33,7 @@ from typing import Any
 import torch
 
 from .errors import CheckpointError, LabError
-from .folder_lock import lock_folder
+from .lab.folder_lock import lock_folder
 
 HISTORY_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr",
                   "train_seconds", "eval_seconds", "images_per_s")

@@ -8,9 +8,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .distributed import all_reduce, is_main
 from .predictions import PredictionCollector, make_predictions, save_predictions
-from .runtime import Runtime, default_runtime
+from .runtime.distributed import all_reduce, is_main
+from .runtime.runtime import Runtime, default_runtime
 
 
 def main_logits(outputs: torch.Tensor | tuple[torch.Tensor, ...]) -> torch.Tensor:

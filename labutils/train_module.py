@@ -23,11 +23,11 @@ from torch import nn
 from tqdm import tqdm
 
 from .config import default_of
-from .distributed import all_reduce, is_main, unwrap
 from .errors import LabError
-from .interrupt import StopRequest
 from .results import RunFolder, load_checkpoint
-from .runtime import Runtime, default_runtime
+from .runtime.distributed import all_reduce, is_main, unwrap
+from .runtime.interrupt import StopRequest
+from .runtime.runtime import Runtime, default_runtime
 from .test_module import evaluate, main_logits
 
 AUX_WEIGHT = 0.3  # Szegedy et al. 2015: "their loss is added to the total loss with a discount weight 0.3"
@@ -134,7 +134,7 @@ def train_model(model: nn.Module, dataloaders: dict, criterion: nn.Module, optim
     ``best.pt`` on a new best); ``resume`` is a ``last.pt`` state to continue from.
     ``checkpoint_extra`` is stored in every checkpoint (e.g. the experiment name).
 
-    ``runtime`` says how to use the device (precision, host reads; see ``runtime.py``); without
+    ``runtime`` says how to use the device (precision, host reads; see ``runtime/runtime.py``); without
     it, the defaults of ``device``. A stop request (Ctrl-C, SIGTERM) is acted on at the next
     host read: the saved state holds every step done up to it.
 

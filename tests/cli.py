@@ -20,7 +20,7 @@ ONE_THREAD = {**ENV, "OMP_NUM_THREADS": "1"}
 def run_cli(*args: str, timeout: float = 900, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run ``python -m labutils ARGS`` in the repository to the end; its output captured as text."""
     return subprocess.run([sys.executable, "-m", "labutils", *args], cwd=REPO, env=env or ENV, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, check=False)
 
 
 def start_cli(*args: str, env: dict | None = None) -> subprocess.Popen:

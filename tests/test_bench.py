@@ -12,10 +12,10 @@ from labutils.bench.report import format_report
 from labutils.bench.settings import QUICK_MODELS, BenchSettings
 from labutils.bench.summary import summary
 from labutils.bench.timing import PremadeBatches, TimedBatches
-from labutils.device import pick_device
 from labutils.flops import forward_flops, gpu_peak, training_flops
 from labutils.models import LAB_EXPERIMENTS
 from labutils.recipe import default_batch_size
+from labutils.runtime.device import pick_device
 
 
 def test_timed_batches_time_only_the_batches_after_warmup():

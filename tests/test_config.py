@@ -23,12 +23,13 @@ from labutils.config import (
     default_of,
 )
 from labutils.data import split_sizes
-from labutils.device import pick_device
 from labutils.errors import LabError
+from labutils.lab.notebooks import TRAIN_NOTEBOOK
+from labutils.lab.profiles import load_profile
+from labutils.lab.runner import notebook_parameters
 from labutils.models import LAB_EXPERIMENTS, spec
-from labutils.pipeline import TRAIN_NOTEBOOK, notebook_parameters
-from labutils.profiles import load_profile
 from labutils.recipe import default_batch_size, recipe_for
+from labutils.runtime.device import pick_device
 
 
 def parse(*args: str) -> RunConfig:

@@ -14,7 +14,7 @@ from labutils.data import (
     split_train_val,
 )
 from labutils.errors import DataUnavailableError, LabError
-from labutils.runtime import default_runtime
+from labutils.runtime.runtime import default_runtime
 
 CPU = default_runtime(torch.device("cpu"))
 

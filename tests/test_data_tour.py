@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from labutils import data_tour
 from labutils.data import CIFAR10_ARCHIVE, DATASET_SIZES
+from labutils.report import data_tour
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from labutils.data import make_fake_dataset
 from labutils.loader import BatchLoader
 from labutils.predictions import read_predictions
 from labutils.results import RunFolder
-from labutils.runtime import default_runtime
+from labutils.runtime.runtime import default_runtime
 
 CPU = default_runtime(torch.device("cpu"))
 
@@ -43,11 +43,11 @@ def test_process_shares_of_a_batch_are_the_single_process_batch():
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("ddp")
     single = subprocess.run([sys.executable, "-m", "labutils", *ARGS, "--out", str(root / "single")],
-                            capture_output=True, text=True, env=ENV, timeout=300)
+                            capture_output=True, text=True, env=ENV, timeout=300, check=False)
     assert single.returncode == 0, single.stderr
     ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                           "-m", "labutils", *ARGS, "--out", str(root / "ddp")],
-                         capture_output=True, text=True, env=ENV, timeout=300)
+                         capture_output=True, text=True, env=ENV, timeout=300, check=False)
     assert ddp.returncode == 0, ddp.stderr
     return RunFolder(root / "single"), RunFolder(root / "ddp"), ddp.stdout
 

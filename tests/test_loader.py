@@ -5,7 +5,7 @@ import torch
 from labutils.augment import CIFAR10_MEAN, CIFAR10_STD, BatchTransform
 from labutils.data import make_fake_dataset
 from labutils.loader import BatchLoader
-from labutils.runtime import Runtime, default_runtime
+from labutils.runtime.runtime import Runtime, default_runtime
 
 CPU = default_runtime(torch.device("cpu"))
 

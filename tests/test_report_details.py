@@ -1,15 +1,18 @@
-"""The report's tables and the sentences they support, beyond test_report.py: accuracies side by
-side, pretrained against from scratch, confusions, and which runs the learning curves draw."""
+"""The report's closer looks (report/details.py) and the sentences they support: accuracies side by
+side, pretrained against from scratch, confusions, the hardware and the lab's time, inference
+speed, the hardest classes, the most confident mistakes, and which runs the learning curves draw."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from labutils import report_details as details
-from labutils import report_findings as findings
-from labutils.notebook_output import learning_histories
-from labutils.report_format import fmt_pct, fmt_pp
-from test_report import full_runs, lab_of, write_run  # noqa: F401  (full_runs is a fixture)
+import numpy as np
+from fake_runs import CLASSES, lab_of, write_run
+
+from labutils.report import details, findings
+from labutils.report.format import fmt_duration, fmt_pct, fmt_pp
+from labutils.report.notebook_output import learning_histories
 
 FOUR = ("alexnet", "alexnet_pretrained", "googlenet", "googlenet_pretrained")
 
@@ -68,3 +71,53 @@ def test_learning_curves_draw_the_complete_runs_only(full_runs: Path) -> None:
     assert list(histories) == ["AlexNet", "pretrained AlexNet"]  # pretrained GoogLeNet has no complete run
     assert len(histories["AlexNet"]) == 3 and len(histories["pretrained AlexNet"]) == 1  # its seed 1 failed
     assert [row["epoch"] for row in histories["AlexNet"][0]] == list(range(1, 11))
+
+
+def test_setup_names_hardware_software_and_lab_time(full_runs: Path, tmp_path: Path) -> None:
+    lab, _ = lab_of(full_runs)
+    rows = dict(details.environment_rows(lab))
+    assert rows["hardware"] == "NVIDIA H100 80GB HBM3" and rows["CPU"] == "AMD EPYC 9654 (16 cores)"
+    assert rows["software"] == "Python 3.11.7, PyTorch 2.14.1, torchvision 0.29.1, CUDA 13.0, cuDNN 91000"
+    # Without executed notebooks, each complete run's wall_time_s (700 s for 10 epochs) counts.
+    assert details.lab_time(lab) == f"{fmt_duration(700.0 * 8)} for 8 runs"
+    notebook = {"cells": [], "metadata": {"papermill": {"duration": 1234.5, "start_time": "2026-05-01T10:00:00.5",
+                                                        "end_time": "2026-05-01T10:20:34.5"}}}
+    (lab.complete[0].path / "02_train.ipynb").write_text(json.dumps(notebook))
+    assert details.lab_time(lab) == (f"{fmt_duration(1234.5 + 700.0 * 7)} for 8 runs "
+                                     "(from 2026-05-01 10:00 to 2026-05-01 10:20 UTC)")
+    write_run(tmp_path, "full", "alexnet", 0, 0.8, environment=None)  # from before the environment was recorded
+    old, _ = lab_of(tmp_path)
+    assert {value for _, value in details.environment_rows(old)} == {"not recorded"}
+
+
+def test_inference_speed_rows_and_sentence(full_runs: Path, tmp_path: Path) -> None:
+    lab, results = lab_of(full_runs)
+    rows = {row[0]: row for row in details.inference_rows(lab.all_results())}
+    assert rows["GoogLeNet"][2:5] == ["1,000", "128", "6.0 ms"]
+    text = findings.inference_finding(results["googlenet"], results["alexnet"])
+    assert "GoogLeNet scores 1,000 images/s and AlexNet 2,000: AlexNet is 2.0 times as fast" in text
+    assert "6.0 ms through GoogLeNet and 2.0 ms" in text
+    write_run(tmp_path, "full", "alexnet", 0, 0.8, latency_ms=None, inference_images_per_s=None)
+    write_run(tmp_path, "full", "googlenet", 0, 0.9)
+    _, old = lab_of(tmp_path)
+    assert "was not measured for AlexNet" in findings.inference_finding(old["googlenet"], old["alexnet"])
+
+
+def test_hardest_classes_are_named_with_their_accuracy() -> None:
+    accuracies = {"AlexNet": [0.9, 0.95, 0.7, 0.5, 0.8, 0.6, 0.9, 0.85, 0.92, 0.9],
+                  "GoogLeNet": [0.95, 0.97, 0.8, 0.6, 0.9, 0.7, 0.9, 0.9, 0.96, 0.93]}
+    text = details.hardest_classes_finding(accuracies, CLASSES)
+    assert text.startswith(f"The hardest classes, averaged over the 2 models: cat ({fmt_pct(0.55, 1)}), "
+                           f"dog ({fmt_pct(0.65, 1)}), bird ({fmt_pct(0.75, 1)}); the easiest: automobile")
+    assert "Cat is the hardest class (or tied for it) for 2 of the 2 models." in text
+    assert details.hardest_classes_finding({}, CLASSES).startswith("No complete runs")
+
+
+def test_mistakes_sentence_names_the_surest_wrong_answer() -> None:
+    image = np.zeros((32, 32, 3), np.uint8)
+    galleries = {"AlexNet": [{"image": image, "true": 3, "predicted": 5, "confidence": 0.97}],
+                 "GoogLeNet": [{"image": image, "true": 2, "predicted": 0, "confidence": 0.6}]}
+    text = details.mistakes_finding(galleries, CLASSES, ["pretrained AlexNet"])
+    assert "AlexNet took a cat for a dog with 97\u00a0% confidence" in text
+    assert "No predictions file for: pretrained AlexNet" in text
+    assert "None of the models made a mistake" in details.mistakes_finding({"AlexNet": []}, CLASSES, [])

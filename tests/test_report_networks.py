@@ -1,4 +1,4 @@
-"""What the report says about the networks themselves (report_networks): LRN's place and
+"""What the report says about the networks themselves (report/networks.py): LRN's place and
 constants, GoogLeNet against Table 1 and its side classifiers, and what each network costs.
 Small hand-made networks and rows where a branch needs them; the lab's networks where the
 numbers are the paper's."""
@@ -6,13 +6,19 @@ numbers are the paper's."""
 from __future__ import annotations
 
 import torch
+from fake_runs import lab_of, write_run
 from torch import nn
 
-from labutils import report_networks as networks
-from labutils.models import build_model, count_parameters, paper_lrn
-from labutils.paper_tables import PAPER_TABLE1
-from labutils.report_format import fmt_pct
-from test_report import lab_of, write_run
+from labutils.models import (
+    GoogLeNet,
+    build_model,
+    count_parameters,
+    layer_summary,
+    paper_lrn,
+)
+from labutils.report import networks
+from labutils.report.format import fmt_pct
+from labutils.report.paper_tables import PAPER_TABLE1, table1_rows
 
 
 class Features(nn.Module):
@@ -95,7 +101,7 @@ def test_cost_finding_compares_parameters_and_arithmetic() -> None:
     assert text.startswith("**Parameters.** AlexNet has 5.0 times as many parameters as GoogLeNet (50 vs 10); 80% of "
                            "AlexNet's sit in its three fully connected layers")
     assert "GoogLeNet does 3.0 times AlexNet's multiply-adds (3.00 vs 1.00 GFLOPs at 64x64)" in text
-    assert text.endswith(" ")  # the measured speed follows (report_findings.scratch_finding)
+    assert text.endswith(" ")  # the measured speed follows (findings.scratch_finding)
 
 
 def test_cost_table_sets_costs_beside_the_runs(tmp_path) -> None:
@@ -107,3 +113,11 @@ def test_cost_table_sets_costs_beside_the_runs(tmp_path) -> None:
     assert lines[2].startswith("| GoogLeNet | 10 | 3.00 | - | - |")  # no run of GoogLeNet
     assert lines[3].startswith("| AlexNet | 50 | 1.00 | ") and f"| {fmt_pct(0.8)} |" in lines[3]
 
+
+def test_googlenet_matches_table1() -> None:
+    model = GoogLeNet(batch_norm=True)
+    rows = table1_rows(model, layer_summary(model, 224), num_classes=10)
+    checked = [r for r in rows if r["match"] is not None]
+    assert len(checked) == sum(1 for row in PAPER_TABLE1 if row.output is not None)
+    assert all(r["match"] for r in checked), [r["layer"] for r in checked if not r["match"]]
+    assert [r["layer"] for r in rows].index("aux1") == [r["layer"] for r in rows].index("inception4a") + 1

@@ -1,17 +1,16 @@
-"""The report's first and last sections: the setup table (report_setup) and the conclusion's
-notes (report_findings), on run folders written by hand (test_report.write_run), branch by branch."""
+"""The report's first and last sections: the setup table (report/setup.py) and the conclusion's
+notes (report/findings.py), on run folders written by hand (fake_runs.py), branch by branch."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from fake_runs import lab_of, write_run
 
-from labutils import report_findings as findings
-from labutils import report_setup as setup
-from labutils.paper_tables import PAPER_IMAGE_SIZE, REFERENCE_RESULTS
-from labutils.report_format import fmt_pct
-from test_report import full_runs, lab_of, write_run  # noqa: F401  (full_runs is a fixture)
+from labutils.report import findings, setup
+from labutils.report.format import fmt_pct
+from labutils.report.paper_tables import PAPER_IMAGE_SIZE, REFERENCE_RESULTS
 
 
 def test_settings_are_the_complete_runs_distinct_values(full_runs: Path) -> None:
@@ -96,7 +95,7 @@ def test_handout_comparison_counts_the_models_ahead_and_faster(tmp_path: Path) -
 def test_leaders_name_the_most_accurate_fastest_and_smallest(tmp_path: Path) -> None:
     write_run(tmp_path, "full", "alexnet", 0, 0.80, images_per_s=900.0)
     write_run(tmp_path, "full", "googlenet", 0, 0.85, images_per_s=300.0)
-    lab, results = lab_of(tmp_path)
+    _, results = lab_of(tmp_path)
     done = {e: r for e, r in results.items() if r.n}
     assert findings.leaders(done) == (f"Most accurate: GoogLeNet ({fmt_pct(0.85)}); fastest to train: AlexNet "
                                       "(900 images/s); fewest parameters: GoogLeNet (10,341,566).")
@@ -130,11 +129,8 @@ def test_the_handouts_googlenet_against_its_alexnet() -> None:
         f"{fmt_pct(REFERENCE_RESULTS['alexnet']['test_acc'])} in 117 vs 25.5 minutes (4.6 times as long).")
 
 
-def test_the_setup_table_names_precision_and_memory_format(tmp_path):
-    from labutils.report_setup import precisions
-    from test_report import lab_of, write_run
-
+def test_the_setup_table_names_precision_and_memory_format(tmp_path: Path) -> None:
     write_run(tmp_path, "full", "alexnet", 0, 0.7, precision="bf16", memory_format="channels_last")
     write_run(tmp_path, "full", "googlenet", 0, 0.8, precision="fp32", memory_format="contiguous")
     lab, _ = lab_of(tmp_path)
-    assert precisions(lab) == {"bf16 (channels-last)", "fp32 (contiguous)"}
+    assert setup.precisions(lab) == {"bf16 (channels-last)", "fp32 (contiguous)"}

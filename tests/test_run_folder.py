@@ -19,7 +19,7 @@ from cli import start_cli as _start
 
 from labutils.__main__ import main
 from labutils.errors import LabError
-from labutils.folder_lock import LOCK_NAME
+from labutils.lab.folder_lock import LOCK_NAME
 from labutils.results import RunFolder
 
 TINY = ["--experiment", "alexnet", "--dataset", "fake", "--image-size", "64", "--epochs", "1", "--batch-size", "16",
@@ -210,7 +210,7 @@ def test_a_stop_after_the_last_epoch_is_not_ignored(monkeypatch):
     from labutils.augment import BatchTransform
     from labutils.data import make_fake_dataset
     from labutils.loader import BatchLoader
-    from labutils.runtime import default_runtime
+    from labutils.runtime.runtime import default_runtime
 
     data = make_fake_dataset(num_train=16, num_test=8)[0]
     loader = BatchLoader(data, 8, BatchTransform(32, (0.5,) * 3, (0.25,) * 3, train=False), shuffle=False,

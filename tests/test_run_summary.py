@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labutils import run_summary
+from labutils.report import run_summary
 
 METRICS = {"train_loss": 0.51234, "train_acc": 0.8, "val_loss": 0.6, "val_acc": 0.75, "test_loss": 0.61,
            "test_acc": 0.7456, "params": 57_044_810, "weights": "none (trained from scratch)", "best_epoch": 9,

@@ -4,10 +4,10 @@ import pytest
 import torch
 from torch import nn
 
-import labutils.runtime as runtime_module
+import labutils.runtime.runtime as runtime_module
 from labutils.errors import LabError
 from labutils.experiment import RunConfig
-from labutils.runtime import (
+from labutils.runtime.runtime import (
     CPU_SYNC_EVERY,
     PROBE_MARGIN,
     PROBE_MIN_RUN_STEPS,
@@ -54,10 +54,10 @@ def test_the_cuda_shaped_path_is_selectable_on_a_cpu():
 
 
 @pytest.mark.parametrize("options, message", [
-    (dict(precision="fp8"), "auto, fp32, bf16, fp16"),
-    (dict(memory_format="nhwc"), "channels_last, contiguous"),
-    (dict(data_placement="gpu"), "resident, workers"),
-    (dict(host_sync_every=0), "1 or more"),
+    ({"precision": "fp8"}, "auto, fp32, bf16, fp16"),
+    ({"memory_format": "nhwc"}, "channels_last, contiguous"),
+    ({"data_placement": "gpu"}, "resident, workers"),
+    ({"host_sync_every": 0}, "1 or more"),
 ])
 def test_bad_options_are_refused_before_anything_loads(options, message):
     with pytest.raises(LabError, match=message):

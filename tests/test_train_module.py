@@ -23,7 +23,7 @@ from labutils.predictions import (
     read_predictions,
 )
 from labutils.results import HISTORY_FIELDS, METRICS_FIELDS, RunFolder, load_checkpoint
-from labutils.runtime import Runtime, default_runtime
+from labutils.runtime.runtime import Runtime, default_runtime
 from labutils.test_module import evaluate, test_model
 from labutils.train_module import (
     AUX_WEIGHT,
@@ -32,8 +32,8 @@ from labutils.train_module import (
     training_loss,
 )
 
-TINY = dict(dataset="fake", epochs=1, batch_size=8, train_samples=16, val_samples=8, test_samples=8,
-            workers=0, random_weights=True, progress=False)
+TINY = {"dataset": "fake", "epochs": 1, "batch_size": 8, "train_samples": 16, "val_samples": 8, "test_samples": 8,
+        "workers": 0, "random_weights": True, "progress": False}
 
 
 @pytest.fixture(autouse=True)
@@ -76,10 +76,11 @@ def test_tiny_run_of_each_experiment_writes_a_consistent_run_folder(tmp_path, ex
 
 # The path a GPU takes, on the CPU: images resident on the device with a device generator, bf16
 # autocast, channels-last, the loss read on the host every 4 steps only.
-CUDA_SHAPED = dict(precision="bf16", memory_format="channels_last", data_placement="resident", host_sync_every=4)
+CUDA_SHAPED = {"precision": "bf16", "memory_format": "channels_last", "data_placement": "resident",
+               "host_sync_every": 4}
 
 
-@pytest.mark.parametrize("path", [dict(precision="fp32", data_placement="workers"), CUDA_SHAPED],
+@pytest.mark.parametrize("path", [{"precision": "fp32", "data_placement": "workers"}, CUDA_SHAPED],
                          ids=["worker-path", "cuda-shaped-path"])
 def test_training_learns_the_generated_classes(tmp_path, path):
     metrics = run_experiment(RunConfig(experiment="alexnet", dataset="fake", image_size=64, epochs=3,

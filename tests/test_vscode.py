@@ -18,11 +18,8 @@ import pytest
 
 from labutils.__main__ import build_parser
 from labutils.errors import LabError
-from labutils.models import LAB_EXPERIMENTS, spec
-from labutils.profiles import load_profile
-from labutils.report_data import LABELS
-from labutils.results import RunFolder
-from labutils.vscode import (
+from labutils.lab.profiles import load_profile
+from labutils.lab.vscode import (
     LAUNCH_FILE,
     MODULE,
     VSCODE_DIR,
@@ -31,6 +28,9 @@ from labutils.vscode import (
     read_jsonc,
     strip_jsonc,
 )
+from labutils.models import LAB_EXPERIMENTS, spec
+from labutils.report.runs import LABELS
+from labutils.results import RunFolder
 
 ROOT = Path(__file__).resolve().parent.parent
 VSCODE = ROOT / VSCODE_DIR
@@ -75,7 +75,7 @@ def test_the_vscode_folder_is_not_ignored_by_git() -> None:
     try:
         # --no-index: the rules alone, whether or not the files are committed yet
         checked = subprocess.run(["git", "check-ignore", "--no-index", *(f"{VSCODE_DIR}/{n}" for n in FILES)],
-                                 cwd=ROOT, capture_output=True, text=True)
+                                 cwd=ROOT, capture_output=True, text=True, check=False)
     except FileNotFoundError:
         pytest.skip("no git")
     if checked.returncode == 128:
@@ -195,7 +195,7 @@ def test_the_report_names_each_configuration_beside_its_model_file(tmp_path: Pat
             assert model_file == "", name
         else:
             assert model_file.startswith("labutils/models/") and (ROOT / model_file).is_file(), name
-    assert dict((r[0], r[2]) for r in rows)["train: GoogLeNet"] == "labutils/models/googlenet.py"
+    assert {r[0]: r[2] for r in rows}["train: GoogLeNet"] == "labutils/models/googlenet.py"
     assert launch_rows(tmp_path) == []
 
 
@@ -207,7 +207,7 @@ def _run_as_written(config, cwd: Path) -> subprocess.CompletedProcess:
     importable, as ``cwd: ${workspaceFolder}`` makes it."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     return subprocess.run([sys.executable, "-m", config.module, *config.args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, check=False)
 
 
 def _check_run(config, cwd: Path) -> None:
@@ -281,7 +281,7 @@ class DebugAdapter:
 
 
 def _first_line_of_train_model() -> tuple[Path, int]:
-    import labutils.train_module as train_module
+    from labutils import train_module
 
     path = Path(train_module.__file__)
     function = next(node for node in ast.parse(path.read_text()).body

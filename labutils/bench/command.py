@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 
 from .. import flops
-from ..device import device_name, pick_device
 from ..results import atomic_write_json
+from ..runtime.device import device_name, pick_device
 from .estimate import check_targets, full_profile_estimate, read_full_profile
 from .measure import bench_model, scaling_sweep
 from .precision import precision_rows, precision_targets

@@ -20,7 +20,7 @@ def read_full_profile(name: str = "full") -> dict:
     """What the profile runs, per experiment: epochs and image counts, as the lab resolves them
     (``Profile.config``); RunConfig's defaults for the lab's five experiments when it cannot be read."""
     try:
-        from ..profiles import load_profile  # needs PyYAML
+        from ..lab.profiles import load_profile  # needs PyYAML
 
         profile = load_profile(name)
         seeds, source = len(profile.seeds), str(profile.path)

@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader, Dataset
 from .. import models
 from ..augment import IMAGENET_MEAN, IMAGENET_STD
 from ..data import ImageSet, make_fake_dataset
-from ..device import peak_memory_mb
+from ..runtime.device import peak_memory_mb
 from ..test_module import main_logits
 from ..train_module import training_loss
 from .settings import HANDOUT_BATCH

@@ -14,7 +14,7 @@ import statistics
 
 import torch
 
-from ..runtime import resolve_runtime
+from ..runtime.runtime import resolve_runtime
 from .report import runtime_label
 from .settings import BenchSettings
 from .timing import attempt, bench_runtime, measure_ours, say

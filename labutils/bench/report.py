@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..runtime import precision_label
+from ..runtime.runtime import precision_label
 from .settings import BenchSettings
 
 VERDICTS = {True: "met", False: "NOT met", None: "not measured"}

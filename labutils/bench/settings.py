@@ -9,11 +9,10 @@ import torch
 
 from .. import models
 from ..cli_types import positive_int
-from ..config import default_of
+from ..config import PRECISIONS, default_of
 from ..data import default_workers
 from ..errors import LabError
 from ..recipe import default_batch_size
-from ..runtime import PRECISIONS
 
 HANDOUT_BATCH = 4
 HANDOUT_WORKERS = 2  # what a student's DataLoader has (the PyTorch CIFAR-10 tutorial's value)

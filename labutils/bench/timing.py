@@ -23,10 +23,15 @@ from torch import nn
 
 from .. import models
 from ..data import DataSplits, make_fake_dataset
-from ..device import is_out_of_memory, peak_memory_mb, reset_peak_memory, synchronize
 from ..experiment import RunConfig, make_loaders, place_model
 from ..recipe import make_optimizer, make_scheduler, recipe_for
-from ..runtime import (
+from ..runtime.device import (
+    is_out_of_memory,
+    peak_memory_mb,
+    reset_peak_memory,
+    synchronize,
+)
+from ..runtime.runtime import (
     PROBE_MIN_RUN_STEPS,
     ProbeTarget,
     Runtime,

@@ -7,9 +7,9 @@ Every model built here has ``min_image_size`` (pixels) and ``weights_source`` at
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable
 
 from torch import nn
 
@@ -30,20 +30,20 @@ from labutils.models.pretrained import pretrained_alexnet, pretrained_googlenet
 from labutils.models.summary import layer_summary
 
 __all__ = [
-    "AlexNet",
     "BATCH_NORM_REASON",
-    "BasicConv2d",
     "EXPERIMENTS",
-    "ExperimentSpec",
-    "GoogLeNet",
-    "GoogLeNetOutputs",
     "HANDOUT_ALPHA",
     "HANDOUT_LRN",
-    "Inception",
-    "InceptionAux",
     "LAB_EXPERIMENTS",
     "PAPER_ALPHA",
     "PAPER_LRN",
+    "AlexNet",
+    "BasicConv2d",
+    "ExperimentSpec",
+    "GoogLeNet",
+    "GoogLeNetOutputs",
+    "Inception",
+    "InceptionAux",
     "build_model",
     "count_parameters",
     "layer_summary",

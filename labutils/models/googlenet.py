@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional, Union
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -107,8 +107,8 @@ class GoogLeNet(nn.Module):
         self.inception5a = Inception(832, 256, 160, 320, 32, 128, 128, bn)
         self.inception5b = Inception(832, 384, 192, 384, 48, 128, 128, bn)
 
-        self.aux1: Optional[InceptionAux] = None
-        self.aux2: Optional[InceptionAux] = None
+        self.aux1: InceptionAux | None = None
+        self.aux2: InceptionAux | None = None
         if aux_logits:
             self.aux1 = InceptionAux(512, num_classes, bn, aux_dropout)
             self.aux2 = InceptionAux(528, num_classes, bn, aux_dropout)
@@ -120,7 +120,7 @@ class GoogLeNet(nn.Module):
         if init_weights:
             he_fan_in_init(self)
 
-    def forward(self, x: torch.Tensor) -> Union[torch.Tensor, GoogLeNetOutputs]:
+    def forward(self, x: torch.Tensor) -> torch.Tensor | GoogLeNetOutputs:
         check_image_size(x, self.min_image_size, "GoogLeNet")
         run_aux = self.training and self.aux_logits  # side classifiers: training only
         # Shapes at 224x224 input, as in Table 1.

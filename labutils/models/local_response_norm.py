@@ -32,10 +32,10 @@ HANDOUT_ALPHA = 2e-5
 
 #: Keyword arguments of ``nn.LocalResponseNorm`` for the paper's layer (PyTorch convention).
 PAPER_LRN = MappingProxyType(
-    dict(size=PAPER_SIZE, alpha=PAPER_ALPHA * PAPER_SIZE, beta=PAPER_BETA, k=PAPER_K)
+    {"size": PAPER_SIZE, "alpha": PAPER_ALPHA * PAPER_SIZE, "beta": PAPER_BETA, "k": PAPER_K}
 )
 #: Keyword arguments of ``nn.LocalResponseNorm`` exactly as the handout wrote them.
-HANDOUT_LRN = MappingProxyType(dict(size=5, alpha=1e-4, beta=0.75, k=2.0))
+HANDOUT_LRN = MappingProxyType({"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 2.0})
 
 
 def paper_lrn(alpha: float = PAPER_ALPHA) -> nn.LocalResponseNorm:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlparse
 
 import torch
@@ -102,7 +102,7 @@ def pretrained_googlenet(num_classes: int = 10, random_weights: bool = False) ->
     ``random_weights=True`` builds the same network with random weights and downloads
     nothing (offline smoke runs only).
     """
-    options = dict(aux_logits=True, transform_input=True)
+    options = {"aux_logits": True, "transform_input": True}
     if random_weights:
         model = torchvision.models.googlenet(weights=None, init_weights=True, **options)
     else:

@@ -6,7 +6,8 @@ model's own attribute names and the shapes are measured by running an image thro
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import torch
 from torch import nn
@@ -28,11 +29,9 @@ def layer_summary(model: nn.Module, image_size: int = 224) -> list[dict[str, Any
     Each row is ``{"layer": qualified name, "type": class name, "output_shape": (C, H, W)
     or (features,), "params": int}``; the params of all rows add up to the model's.
 
-    One 1 x 3 x ``image_size`` x ``image_size`` image of zeros goes through the model with
-    every layer in eval mode (no dropout, BatchNorm's running statistics, nothing updated),
-    except that the model itself is flagged as training, so that a GoogLeNet also runs its
-    side classifiers and their rows get shapes. Layers that never run (none in the lab's
-    models) come last with ``output_shape`` None. The model's modes are restored afterwards.
+    The shapes are measured by ``forward_once``: one image of zeros, every layer in eval mode
+    but the model flagged as training, so that a GoogLeNet's side classifiers get shapes too.
+    Layers that never run (none in the lab's models) come last with ``output_shape`` None.
     """
     rows: dict[str, dict[str, Any]] = {}
     order: list[str] = []
@@ -57,6 +56,18 @@ def layer_summary(model: nn.Module, image_size: int = 224) -> list[dict[str, Any
         }
         hooks.append(module.register_forward_hook(record(name)))
 
+    forward_once(model, image_size, hooks)
+    return [rows[name] for name in order] + [row for name, row in rows.items() if name not in order]
+
+
+def forward_once(model: nn.Module, image_size: int, hooks: list) -> None:
+    """One 1 x 3 x ``image_size`` x ``image_size`` image of zeros through ``model`` (on its device,
+    in its dtype) for the forward ``hooks`` to measure, then the hooks removed.
+
+    Every layer runs in eval mode (no dropout, BatchNorm's running statistics, nothing updated),
+    except that the model itself is flagged as training, so that a GoogLeNet also runs its side
+    classifiers. Every module's mode is restored afterwards.
+    """
     modes = {module: module.training for module in model.modules()}
     first = next(model.parameters(), None)
     device = first.device if first is not None else torch.device("cpu")
@@ -71,4 +82,3 @@ def layer_summary(model: nn.Module, image_size: int = 224) -> list[dict[str, Any
             handle.remove()
         for module, training in modes.items():
             module.training = training
-    return [rows[name] for name in order] + [row for name, row in rows.items() if name not in order]

@@ -1,0 +1,156 @@
+"""What a lab will run, and how long it takes.
+
+Each run of a profile resolved (``resolve_plan``), the ``--dry-run`` table, the estimated time on
+a 2-core CPU (``--yes`` asked for before hours of it), and the progress line between runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from pathlib import Path
+
+from ..config import RunConfig
+from ..data import split_sizes
+from .profiles import Profile
+
+# Training images per second on a CPU at 224x224 (2 cores, batch 16, measured), per model
+# family; other sizes scale with the FLOPs per image. Evaluation runs about 3x faster than training.
+# Starting a kernel, importing torch and loading data adds about CPU_RUN_OVERHEAD_S per run.
+CPU_RATES_IMAGE_SIZE = 224
+CPU_TRAIN_IMAGES_PER_S = {"alexnet": 22.0, "googlenet": 11.0}
+CPU_EVAL_SPEEDUP = 3.0
+CPU_RUN_OVERHEAD_S = 15.0
+# Longer than this on a CPU, and the lab asks for --yes first.
+LONG_CPU_LAB_S = 3 * 3600
+
+
+def fmt_clock(seconds: float) -> str:
+    """1m23s, 12m, 2h05m: a clock reading for progress lines (the report uses report/format.py's fmt_duration)."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 10:
+        return f"{minutes}m{seconds:02d}s"
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h{minutes:02d}m"
+    return f"{hours / 24:.1f} days"
+
+
+@functools.cache
+def _training_flops(experiment: str, image_size: int) -> int:
+    from ..flops import training_flops
+
+    return training_flops(experiment, image_size)
+
+
+def estimate_cpu_seconds(config: RunConfig) -> float | None:
+    """How long one run takes on a 2-core CPU (None when the dataset's size is unknown)."""
+    from ..models import spec
+
+    sizes = split_sizes(config.dataset, config.val_fraction, config.train_samples, config.val_samples,
+                        config.test_samples)
+    if sizes is None:
+        return None
+    train, val, test = sizes
+    # Time per image follows the arithmetic per image, which depends on the image size.
+    measured_at = _training_flops(config.experiment, CPU_RATES_IMAGE_SIZE)
+    scale = measured_at / _training_flops(config.experiment, config.image_size)
+    rate = CPU_TRAIN_IMAGES_PER_S[spec(config.experiment).family] * scale
+    epoch = train / rate + val / (rate * CPU_EVAL_SPEEDUP)
+    return CPU_RUN_OVERHEAD_S + config.epochs * epoch + test / (rate * CPU_EVAL_SPEEDUP)
+
+
+def _trains_on_cpu(config: RunConfig) -> bool:
+    from ..runtime.device import pick_device
+
+    return pick_device(config.device).type == "cpu"
+
+
+class Progress:
+    """Overall progress: elapsed time, and what is left estimated from the runs so far."""
+
+    def __init__(self, estimates: list[float | None]) -> None:
+        self.started = time.perf_counter()
+        self.remaining = list(estimates)  # per run still to do; None when unknown
+        self.spent = 0.0  # seconds of the runs done so far ...
+        self.expected = 0.0  # ... and what the estimate said for them
+
+    def finish_run(self, seconds: float | None) -> None:
+        estimate = self.remaining.pop(0)
+        if seconds is not None and estimate:
+            self.spent += seconds
+            self.expected += estimate
+
+    def left(self) -> str:
+        """'about 12m left', scaled by how fast the runs so far were against their estimate."""
+        if not self.remaining:
+            return ""
+        if any(e is None for e in self.remaining) or self.expected == 0:
+            return ""
+        return f", about {fmt_clock(sum(self.remaining) * self.spent / self.expected)} left"
+
+    def elapsed(self) -> str:
+        return fmt_clock(time.perf_counter() - self.started)
+
+
+def check_duration(profile: Profile, plan: dict[tuple[str, int], RunConfig], yes: bool) -> bool:
+    """False (after saying why) when the lab would train for hours on a CPU and ``yes`` is not set."""
+    on_cpu = [config for config in plan.values() if _trains_on_cpu(config)]
+    estimates = [estimate_cpu_seconds(config) for config in on_cpu]
+    if not on_cpu or any(e is None for e in estimates) or sum(estimates) < LONG_CPU_LAB_S:
+        return True
+    total = fmt_clock(sum(estimates))
+    if yes:
+        print(f"lab: no GPU found; the {len(on_cpu)} runs of profile '{profile.name}' take about {total} on a "
+              "2-core CPU (--yes given: starting)", flush=True)
+        return True
+    print(f"lab: no GPU found: the {len(on_cpu)} runs of profile '{profile.name}' would take about {total} on a "
+          f"2-core CPU (less with more cores, still hours). Run them on a machine with a CUDA GPU, try "
+          f"'--profile quick' (real CIFAR-10, smaller images, a subset), or pass --yes to start anyway.",
+          file=sys.stderr)
+    return False
+
+
+def resolve_plan(profile: Profile, runs_dir: Path) -> dict[tuple[str, int], RunConfig]:
+    """Every run of ``profile``, resolved completely (what each run will really use)."""
+    return {(e, s): profile.config(e, s, runs_dir) for e, s in profile.runs()}
+
+
+def print_plan(profile: Profile, plan: dict[tuple[str, int], RunConfig]) -> None:
+    """``lab --dry-run``: each run's resolved settings and estimated time; trains nothing."""
+    from ..runtime.device import pick_device
+
+    print(f"lab: profile '{profile.name}' ({_shown(profile.path)}): {profile.description}")
+    headers = ["run", "dataset", "train / val / test", "size", "epochs", "batch", "lr", "device", "CPU estimate",
+               "run folder"]
+    rows = []
+    for (experiment, seed), config in plan.items():
+        sizes = split_sizes(config.dataset, config.val_fraction, config.train_samples, config.val_samples,
+                            config.test_samples)
+        counts = " / ".join(f"{n:,}" for n in sizes) if sizes else "read at start"
+        estimate = estimate_cpu_seconds(config)
+        rows.append([f"{experiment} seed {seed}", config.dataset, counts, f"{config.image_size}px",
+                     str(config.epochs), str(config.batch_size), f"{config.lr:.3g}",
+                     pick_device(config.device).type, fmt_clock(estimate) if estimate is not None else "?",
+                     _shown(config.out)])
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    for row in [headers, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    estimates = [estimate_cpu_seconds(c) for c in plan.values() if _trains_on_cpu(c)]
+    if estimates and None not in estimates:
+        print(f"lab: about {fmt_clock(sum(estimates))} on a 2-core CPU in all (estimated; a GPU takes a fraction)")
+    print("lab: dry run: nothing trained")
+
+
+def _shown(path: str | Path) -> str:
+    """``path`` relative to the working folder when it lies below it (shorter to read)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,162 @@
+"""Lab profiles: which experiments ``python -m labutils lab`` runs, and with which parameters.
+
+A profile is a YAML file in ``notebooks/profiles/``::
+
+    description: what the profile is for, and how long it takes
+    dataset: cifar10            # or fake, imagefolder
+    seeds: [0]                  # one run per experiment and seed
+    experiments: [alexnet, googlenet, ...]
+    defaults: {image_size: 224, epochs: 10, ...}     # RunConfig fields, for every experiment
+    overrides: {googlenet: {batch_size: 64}}         # optional, per experiment
+
+A field the profile leaves out takes ``RunConfig``'s default (``config.py``), never anything
+else: ``Profile.config`` resolves a run completely, and that is what the lab runner passes on.
+Every (experiment, seed) pair is checked with ``RunConfig.from_dict`` when the profile is
+loaded, so a typo fails before the first experiment trains, not after the third.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..config import NOT_IN_PROFILE, PROFILE_KEYS, RunConfig, run_dir
+from ..errors import LabError, did_you_mean
+from .notebooks import NOTEBOOK_DIR
+from .profile_yaml import description_text, load_unique_keys
+
+PROFILE_DIR = NOTEBOOK_DIR / "profiles"
+TOP_LEVEL_KEYS = ("description", "dataset", "seeds", "experiments", "defaults", "overrides")
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    dataset: str
+    seeds: tuple[int, ...]
+    experiments: tuple[str, ...]
+    defaults: dict[str, Any]
+    overrides: dict[str, dict[str, Any]]
+    path: Path
+
+    def runs(self) -> list[tuple[str, int]]:
+        """(experiment, seed) pairs in the order the lab runs them: all experiments of seed 0 first."""
+        return [(experiment, seed) for seed in self.seeds for experiment in self.experiments]
+
+    def parameters(self, experiment: str, seed: int) -> dict[str, Any]:
+        """The RunConfig fields this profile sets for one run (the rest take RunConfig's defaults)."""
+        return {"experiment": experiment, "seed": seed, "dataset": self.dataset,
+                **self.defaults, **self.overrides.get(experiment, {})}
+
+    def config(self, experiment: str, seed: int, runs: str | Path = "runs") -> RunConfig:
+        """One run, resolved completely: profile, overrides, RunConfig's defaults, then the machine's
+        (batch size, learning rate, workers); its folder under ``runs`` and an absolute data root."""
+        config = RunConfig.from_dict(self.parameters(experiment, seed))
+        config.out = str(self.run_dir(runs, experiment, seed))
+        config.data_root = str(self._data_root(config.data_root))
+        return config.resolved()
+
+    def run_dir(self, runs: str | Path, experiment: str, seed: int) -> Path:
+        return run_dir(runs, self.name, experiment, seed)
+
+    def _data_root(self, data_root: str) -> Path:
+        """Relative data roots are taken from where the lab is started (the repository root)."""
+        return Path(data_root).expanduser().resolve()
+
+
+def profile_names(directory: Path = PROFILE_DIR) -> list[str]:
+    return sorted(p.stem for p in directory.glob("*.yaml"))
+
+
+def profile_path(name: str | Path, directory: Path = PROFILE_DIR) -> Path:
+    """The YAML file of profile ``name``: a shipped profile's name, or a path to a .yaml file."""
+    name = str(name)
+    if name.endswith((".yaml", ".yml")) or "/" in name:
+        path = Path(name).expanduser()
+        if not path.is_file():
+            raise LabError(f"profile file {path} does not exist; give a path to a .yaml file, or one of: "
+                           f"{', '.join(profile_names(directory))}")
+        return path
+    path = directory / f"{name}.yaml"
+    if not path.is_file():
+        valid = profile_names(directory)
+        raise LabError(f"unknown profile '{name}'{did_you_mean(name, valid)}; choose one of: {', '.join(valid)} "
+                       f"(or a .yaml file; profiles live in {directory})")
+    return path
+
+
+def load_profile(name: str, directory: Path = PROFILE_DIR) -> Profile:
+    """Read and check a profile; raise ``LabError`` with one line naming the first problem."""
+    from ..models import EXPERIMENTS
+
+    path = profile_path(name, directory)
+    try:
+        raw = load_unique_keys(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise LabError(f"{path} is not UTF-8 text: save the profile as plain UTF-8 YAML") from None
+    except yaml.YAMLError as error:
+        raise LabError(f"{path} is not valid YAML: {' '.join(str(error).split())}") from error
+    where = f"profile {path.name}"
+    if not isinstance(raw, dict):
+        raise LabError(f"{where} must be a mapping with the keys {', '.join(TOP_LEVEL_KEYS)}")
+    _check_keys(raw, TOP_LEVEL_KEYS, where)
+    for key in ("dataset", "experiments"):
+        if key not in raw:
+            raise LabError(f"{where} lacks '{key}'")
+
+    seeds = raw.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds or not all(type(s) is int for s in seeds):
+        raise LabError(f"{where}: 'seeds' must be a list of whole numbers, e.g. [0, 1, 2], got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise LabError(f"{where}: 'seeds' lists a seed twice: {seeds}")
+
+    experiments = raw["experiments"]
+    if not isinstance(experiments, list) or not experiments:
+        raise LabError(f"{where}: 'experiments' must be a non-empty list, e.g. [{', '.join(EXPERIMENTS)}]")
+    for experiment in experiments:
+        if experiment not in EXPERIMENTS:
+            raise LabError(f"{where}: unknown experiment '{experiment}'{did_you_mean(experiment, EXPERIMENTS)}; "
+                           f"choose from: {', '.join(EXPERIMENTS)}")
+    if len(set(experiments)) != len(experiments):
+        raise LabError(f"{where}: 'experiments' lists an experiment twice")
+
+    defaults = _mapping(raw.get("defaults"), f"{where}: 'defaults'")
+    _check_keys(defaults, PROFILE_KEYS, f"{where}: 'defaults'")
+    overrides = _mapping(raw.get("overrides"), f"{where}: 'overrides'")
+    for experiment, values in overrides.items():
+        if experiment not in experiments:
+            raise LabError(f"{where}: 'overrides' names '{experiment}', which is not in 'experiments'")
+        _check_keys(_mapping(values, f"{where}: overrides of {experiment}"), PROFILE_KEYS,
+                    f"{where}: overrides of {experiment}")
+
+    profile = Profile(
+        name=path.stem, description=description_text(raw.get("description"), where),
+        dataset=raw["dataset"], seeds=tuple(seeds), experiments=tuple(experiments),
+        defaults=defaults, overrides={k: dict(v or {}) for k, v in overrides.items()}, path=path,
+    )
+    for experiment, seed in profile.runs():
+        try:
+            RunConfig.from_dict(profile.parameters(experiment, seed))
+        except LabError as error:
+            raise LabError(f"{where}, {experiment}: {error}") from None
+    return profile
+
+
+def _mapping(value: Any, what: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise LabError(f"{what} must be a mapping (key: value lines), got {value!r}")
+    return dict(value)
+
+
+def _check_keys(values: dict, valid: list[str] | tuple[str, ...], where: str) -> None:
+    for key in values:
+        if key not in valid:
+            if key in NOT_IN_PROFILE:
+                raise LabError(f"{where}: '{key}' cannot be set here: {NOT_IN_PROFILE[key]}")
+            raise LabError(f"{where}: unknown key '{key}'{did_you_mean(key, valid)}; valid keys: {', '.join(valid)}")

@@ -1,0 +1,299 @@
+"""How a run uses its device: one decision per run, taken here and nowhere else.
+
+A ``Runtime`` says which device trains, in which precision (fp32, or bf16/fp16 autocast), in
+which memory format (channels-last or contiguous NCHW), where the images live (resident on the
+device, batches indexed and augmented there; or prepared by DataLoader workers), and every how
+many steps the host reads the loss (a read makes a GPU wait for its queue). ``train_model``,
+``evaluate``, ``BatchLoader`` and the bench follow it instead of asking what the device is.
+
+Every choice can be made on any device, so the path a GPU takes (resident data, bf16,
+channels-last, a host read every N steps) also runs, and is tested, on a CPU.
+
+``precision="auto"``: bf16 on CUDA (fp16 with loss scaling on GPUs without bf16); on a CPU with
+bf16 units, a short timed probe at the run's model, batch and image size (``probe_precision``)
+keeps the fastest of fp32, bf16 and bf16 + channels-last, and fp32 unless another is clearly
+faster; fp32 elsewhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from ..config import DATA_PLACEMENTS, MEMORY_FORMATS, PRECISIONS
+from ..errors import LabError
+from .device import synchronize
+
+AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+# Host reads of the loss: on a GPU a read stalls the queue, so every 25 steps (the progress bar
+# and a stop request wait at most that long). On a CPU a read costs nothing measurable (every
+# step already finishes before the next starts), so every step: Ctrl-C stops at once.
+GPU_SYNC_EVERY = 25
+CPU_SYNC_EVERY = 1
+# The probe: one warm-up step per candidate, then rounds of one timed step of each in turn, so that
+# a load which comes and goes on a shared CPU slows every candidate alike; at least PROBE_ROUNDS
+# rounds, more (up to PROBE_MAX_ROUNDS) while they add up to less than PROBE_MIN_SECONDS. A
+# candidate whose first timed step is PROBE_GIVE_UP x fp32's is not measured further. Another
+# precision is kept only when its median speed-up over fp32 (step by step, same round) is
+# PROBE_MARGIN or more: a tie goes to fp32 (exact, and the same on every machine).
+PROBE_ROUNDS = 4
+PROBE_MAX_ROUNDS = 12
+PROBE_MIN_SECONDS = 3.0
+PROBE_GIVE_UP = 1.5
+PROBE_MARGIN = 1.05
+# The probe costs about 15 training steps (fewer when a candidate is clearly slower), about 5 %
+# of a run this long; a shorter run trains in fp32 without it.
+PROBE_MIN_RUN_STEPS = 300
+CPU_CANDIDATES = (("fp32", False), ("bf16", False), ("bf16", True))
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """How one run uses its device (see the module docstring)."""
+
+    device: torch.device
+    precision: str = "fp32"  # fp32, bf16 or fp16 (never auto: that is resolved)
+    channels_last: bool = False
+    resident_data: bool = False  # the uint8 images on the device, batches made there
+    sync_every: int = 1  # host reads of the loss (and checks for a stop request) every N steps
+    choice: dict | None = field(default=None, compare=False)  # why auto chose what it chose
+
+    @property
+    def autocast_dtype(self) -> torch.dtype | None:
+        return AUTOCAST_DTYPES[self.precision]
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        return torch.channels_last if self.channels_last else torch.contiguous_format
+
+    @property
+    def loss_scaling(self) -> bool:
+        """fp16 gradients underflow without it; bf16 has fp32's range and needs none."""
+        return self.precision == "fp16"
+
+    def autocast(self):
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype)
+
+    def synchronize(self) -> None:
+        synchronize(self.device)
+
+    def options(self) -> dict:
+        """The resolved choices under their RunConfig names (for config.json and metrics.json)."""
+        return {"precision": self.precision, "memory_format": MEMORY_FORMATS[0 if self.channels_last else 1],
+                "data_placement": DATA_PLACEMENTS[0 if self.resident_data else 1],
+                "host_sync_every": self.sync_every}
+
+    def describe(self) -> str:
+        o = self.options()
+        return f"{o['precision']}, {o['memory_format'].replace('_', '-')}, data {o['data_placement']}"
+
+
+@dataclass
+class ProbeTarget:
+    """What ``auto`` measures on a CPU: the run's network and loss at its batch and image size."""
+
+    model: nn.Module
+    criterion: nn.Module
+    batch_size: int
+    image_size: int
+    run_steps: int  # training steps of the whole run: a short run is not worth probing
+    name: str = "model"
+
+
+def cpu_supports(precision: str) -> bool:
+    """Whether this CPU has units for ``precision`` (oneDNN's own check: AVX512-BF16/AMX, AVX512-FP16)."""
+    if precision == "fp32":
+        return True
+    try:
+        check = {"bf16": torch.ops.mkldnn._is_mkldnn_bf16_supported,
+                 "fp16": torch.ops.mkldnn._is_mkldnn_fp16_supported}[precision]
+        return bool(torch.backends.mkldnn.is_available() and check())
+    except (AttributeError, RuntimeError):  # a build without oneDNN, or without the check
+        return False
+
+
+def resolve_runtime(device: torch.device, precision: str = "auto", memory_format: str | None = None,
+                    data_placement: str | None = None, host_sync_every: int | None = None, *,
+                    probe: ProbeTarget | None = None, saved: dict | None = None,
+                    world_size: int = 1) -> Runtime:
+    """The runtime for ``device`` with these options (None or "auto": the device's default).
+
+    ``probe`` lets ``auto`` measure on a CPU with bf16 units. ``saved`` is the resolved options
+    of the run being resumed: ``auto`` takes its precision and memory format again (a resumed run
+    computes exactly what the interrupted one did), and an explicit other value is refused.
+    """
+    check_options(precision, memory_format, data_placement, host_sync_every)
+    choice = None
+    if saved:
+        if precision == "auto" and "precision" in saved:
+            choice = {"requested": "auto", "reason": f"resumed: {saved['precision']}, as the run started"}
+        precision = _same_as_saved("precision", precision, "auto", saved)
+        memory_format = _same_as_saved("memory_format", memory_format, None, saved)
+    cuda = device.type == "cuda"
+    if precision == "auto":
+        precision, memory_probed, choice = _auto_precision(device, probe, world_size)
+        memory_format = memory_format or memory_probed
+    else:
+        _check_supported(device, precision)
+    if memory_format is None:
+        # Channels-last suits convolutions in reduced precision (tensor cores, oneDNN's bf16
+        # kernels); oneDNN's fp32 convolutions are as fast or faster in NCHW.
+        memory_format = "channels_last" if cuda or precision == "bf16" and device.type == "cpu" else "contiguous"
+    resident = cuda if data_placement is None else data_placement == "resident"
+    sync_every = host_sync_every or (GPU_SYNC_EVERY if cuda else CPU_SYNC_EVERY)
+    return Runtime(device, precision, memory_format == "channels_last", resident, sync_every, choice)
+
+
+def check_options(precision: str, memory_format: str | None, data_placement: str | None,
+                  host_sync_every: int | None) -> None:
+    """Raise ``LabError`` naming the first unknown or out-of-range runtime option."""
+    for what, value, valid in (("precision", precision, PRECISIONS), ("memory format", memory_format, MEMORY_FORMATS),
+                               ("data placement", data_placement, DATA_PLACEMENTS)):
+        if value is not None and value not in valid:
+            raise LabError(f"unknown {what} '{value}'; choose one of: {', '.join(valid)}")
+    if host_sync_every is not None and host_sync_every < 1:
+        raise LabError(f"host sync every must be 1 or more steps, got {host_sync_every}")
+
+
+def _same_as_saved(name: str, value, default, saved: dict):
+    if name not in saved:
+        return value
+    if value in (default, saved[name]):
+        return saved[name]
+    flag = "--" + name.replace("_", "-")
+    raise LabError(f"cannot resume: the run was started with {flag} {saved[name]}, this run asks {value}; "
+                   f"leave {flag} out (or pass {saved[name]}) to continue it, or --force to start over")
+
+
+def _check_supported(device: torch.device, precision: str) -> None:
+    if device.type == "cuda" and precision == "bf16" and not torch.cuda.is_bf16_supported():
+        raise LabError(f"{torch.cuda.get_device_name(device)} has no bf16 support: "
+                       "use --precision fp16 (with loss scaling) or auto")
+    if device.type == "cpu" and precision == "fp16" and not cpu_supports("fp16"):
+        raise LabError("this CPU has no fp16 units (AVX512-FP16/AMX-FP16): use --precision bf16, fp32 or auto")
+
+
+def _auto_precision(device: torch.device, probe: ProbeTarget | None,
+                    world_size: int) -> tuple[str, str | None, dict]:
+    """(precision, memory format or None, why) for ``auto`` on ``device``."""
+    if device.type == "cuda":
+        bf16 = torch.cuda.is_bf16_supported()
+        return ("bf16" if bf16 else "fp16"), None, {"requested": "auto", "reason": "CUDA: bf16" if bf16 else
+                                                    "CUDA without bf16: fp16 with loss scaling"}
+    reason = None
+    if device.type != "cpu":
+        reason = f"{device.type}: fp32"
+    elif not cpu_supports("bf16"):
+        reason = "no bf16 units on this CPU: fp32"
+    elif probe is None:
+        reason = "nothing to measure: fp32"
+    elif world_size > 1:
+        reason = "several processes share the CPU, a probe would not measure one: fp32"
+    elif probe.run_steps < PROBE_MIN_RUN_STEPS:
+        reason = f"a short run ({probe.run_steps} steps < {PROBE_MIN_RUN_STEPS}) is not worth probing: fp32"
+    if reason is not None:
+        return "fp32", None, {"requested": "auto", "reason": reason}
+    result = probe_precision(probe.model, probe.criterion, probe.batch_size, probe.image_size, device,
+                             name=probe.name)
+    return result["precision"], result["memory_format"], {"requested": "auto", **result}
+
+
+def probe_precision(model: nn.Module, criterion: nn.Module, batch_size: int, image_size: int,
+                    device: torch.device, candidates=CPU_CANDIDATES, name: str = "model") -> dict:
+    """Time training steps of a copy of ``model`` in each candidate (precision, channels-last),
+    interleaved round by round, and keep the fastest when it is clearly faster than fp32 (the
+    first candidate).
+
+    Prints one line with the figures. The model, and every random state, are left as they were.
+    Returns ``precision``, ``memory_format``, per candidate ``images_per_s`` (median step) and
+    ``speedup`` (median over rounds of fp32's step time / the candidate's), ``chosen``, ``seconds``.
+    """
+    started = time.perf_counter()
+    rng = torch.get_rng_state()
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randn(batch_size, 3, image_size, image_size, generator=generator).to(device)
+    labels = torch.randint(0, _num_classes(model), (batch_size,), generator=generator).to(device)
+    try:
+        steps = {precision_label(*c): _ProbeStep(model, criterion, inputs, labels, Runtime(device, *c))
+                 for c in candidates}
+        seconds = _interleaved_seconds(steps)
+    finally:
+        torch.set_rng_state(rng)
+    fp32 = precision_label(*candidates[0])
+    rates = {label: batch_size / statistics.median(s) for label, s in seconds.items()}
+    speedup = {label: statistics.median(a / b for a, b in zip(seconds[fp32], s)) for label, s in seconds.items()}
+    best = max(speedup, key=speedup.get)
+    if speedup[best] < PROBE_MARGIN:
+        best = fp32
+    precision, channels_last = next(c for c in candidates if precision_label(*c) == best)
+    seconds = time.perf_counter() - started
+    figures = ", ".join(f"{label} {rate:.1f}" for label, rate in rates.items())
+    print(f"precision auto: {figures} img/s ({name}, batch {batch_size}, {image_size}px, a {seconds:.0f} s probe) "
+          f"-> {best}", flush=True)
+    return {"precision": precision, "memory_format": MEMORY_FORMATS[0 if channels_last else 1],
+            "images_per_s": rates, "speedup": speedup, "chosen": best, "seconds": seconds}
+
+
+def _interleaved_seconds(steps: dict[str, Callable[[], float]]) -> dict[str, list[float]]:
+    """Seconds of each timed step per candidate, one step of each per round (the first is fp32)."""
+    for step in steps.values():
+        step()  # the first step builds kernels and caches
+    seconds = {label: [] for label in steps}
+    fp32 = next(iter(steps))
+    measured = list(steps)
+    for round_ in range(PROBE_MAX_ROUNDS):
+        for label in measured:
+            seconds[label].append(steps[label]())
+        # clearly slower than fp32 after one step: no need to know by how much exactly
+        measured = [label for label in measured if seconds[label][0] <= PROBE_GIVE_UP * seconds[fp32][0]]
+        if round_ + 1 >= PROBE_ROUNDS and sum(map(sum, seconds.values())) >= PROBE_MIN_SECONDS:
+            break
+    return seconds
+
+
+class _ProbeStep:
+    """One training step of a copy of a model in one runtime, timed: ``step()`` -> seconds."""
+
+    def __init__(self, model: nn.Module, criterion: nn.Module, inputs: torch.Tensor, labels: torch.Tensor,
+                 runtime: Runtime):
+        self.runtime, self.criterion, self.labels = runtime, criterion, labels
+        self.network = copy.deepcopy(model).to(runtime.device, memory_format=runtime.memory_format).train()
+        self.optimizer = torch.optim.SGD(self.network.parameters(), lr=0.0, momentum=0.9,
+                                         fused=runtime.device.type in ("cpu", "cuda"))
+        self.inputs = inputs.contiguous(memory_format=runtime.memory_format)
+
+    def __call__(self) -> float:
+        from ..train_module import training_loss
+
+        start = time.perf_counter()
+        with self.runtime.autocast():
+            loss = training_loss(self.network(self.inputs), self.labels, self.criterion)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.runtime.synchronize()
+        return time.perf_counter() - start
+
+
+def precision_label(precision: str, channels_last: bool) -> str:
+    """fp32, bf16, bf16+channels_last...: a precision and memory format in one word."""
+    return precision + ("+channels_last" if channels_last else "")
+
+
+def _num_classes(model: nn.Module) -> int:
+    last = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    return last[-1].out_features if last else 10
+
+
+def default_runtime(device: torch.device) -> Runtime:
+    """The device's defaults (``auto`` without a probe): what ``train_model`` uses when given none."""
+    return resolve_runtime(device)
