@@ -30,6 +30,7 @@ from torch import nn
 from ..config import DATA_PLACEMENTS, MEMORY_FORMATS, PRECISIONS
 from ..errors import LabError
 from .device import synchronize
+from .host_memory import keep_freed_memory
 
 AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 # Host reads of the loss: on a GPU a read stalls the queue, so every 25 steps (the progress bar
@@ -132,6 +133,8 @@ def resolve_runtime(device: torch.device, precision: str = "auto", memory_format
     computes exactly what the interrupted one did), and an explicit other value is refused.
     """
     check_options(precision, memory_format, data_placement, host_sync_every)
+    if device.type == "cpu":
+        keep_freed_memory()  # before the probe times anything: a CPU step is up to 2x faster with it
     choice = None
     if saved:
         if precision == "auto" and "precision" in saved:
