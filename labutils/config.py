@@ -71,7 +71,7 @@ class RunConfig:
     test_samples: int | None = option(None, "use only this many test images", group="data",
                                       parse=positive_int, shown="all")
     device: str | None = option(None, "cuda, mps or cpu", group="data", shown="the best available")
-    workers: int | None = option(None, "DataLoader workers on the CPU path", group="data",
+    workers: int | None = option(None, "DataLoader workers, with --data-placement workers", group="data",
                                  parse=nonnegative_int, shown="cores - 1, at most 4")
     precision: str = option("auto", "auto: bf16 on CUDA (fp16 without bf16); on a CPU with bf16 units the faster of "
                             "fp32 and bf16 by a few timed steps; else fp32", group="runtime", choices=PRECISIONS)
@@ -80,7 +80,8 @@ class RunConfig:
                                        shown="channels_last on CUDA and with bf16 on a CPU; contiguous otherwise")
     data_placement: str | None = option(None, "resident: the images on the device, batches made there; workers: "
                                         "DataLoader workers", group="runtime", choices=DATA_PLACEMENTS,
-                                        shown="resident on CUDA, workers elsewhere")
+                                        shown="resident: faster on CUDA, and on a 2-core CPU by 10 % in fp32 "
+                                        "and 25 % in bf16")
     host_sync_every: int | None = option(None, "read the loss on the host (progress, stop requests) every N steps",
                                          group="runtime", parse=positive_int, shown="25 on CUDA, 1 elsewhere")
     random_weights: bool = option(False, "pretrained experiments: random weights instead of ImageNet's "

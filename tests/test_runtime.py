@@ -34,12 +34,13 @@ def _target(run_steps=10 * PROBE_MIN_RUN_STEPS):
     return ProbeTarget(_SmallConvNet(), nn.CrossEntropyLoss(), batch_size=4, image_size=16, run_steps=run_steps)
 
 
-def test_cpu_defaults_are_the_worker_path_in_fp32():
+def test_cpu_defaults_are_resident_images_in_fp32_and_workers_on_request():
     runtime = resolve_runtime(CPU, "fp32")
-    assert runtime == Runtime(CPU, "fp32", channels_last=False, resident_data=False, sync_every=CPU_SYNC_EVERY)
+    assert runtime == Runtime(CPU, "fp32", channels_last=False, resident_data=True, sync_every=CPU_SYNC_EVERY)
     assert runtime.autocast_dtype is None and not runtime.loss_scaling
-    assert runtime.options() == {"precision": "fp32", "memory_format": "contiguous", "data_placement": "workers",
+    assert runtime.options() == {"precision": "fp32", "memory_format": "contiguous", "data_placement": "resident",
                                  "host_sync_every": CPU_SYNC_EVERY}
+    assert not resolve_runtime(CPU, "fp32", data_placement="workers").resident_data
 
 
 def test_the_cuda_shaped_path_is_selectable_on_a_cpu():
