@@ -27,7 +27,7 @@ from labutils.errors import LabError
 from labutils.lab.notebooks import TRAIN_NOTEBOOK
 from labutils.lab.profiles import load_profile
 from labutils.lab.runner import notebook_parameters
-from labutils.models import LAB_EXPERIMENTS, spec
+from labutils.models import LAB_EXPERIMENTS, build_model, spec
 from labutils.recipe import default_batch_size, recipe_for
 from labutils.runtime.device import pick_device
 
@@ -159,3 +159,14 @@ def test_dry_run_prints_the_resolved_full_profile_and_trains_nothing(tmp_path):
         assert str(tmp_path / "runs" / "full" / experiment / "seed0") in line
     assert "nothing trained" in result.stdout
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_quick_profile_fits_every_network_and_tunes_only_the_runs_from_scratch():
+    quick = load_profile("quick")
+    for experiment, seed in quick.runs():
+        config = quick.config(experiment, seed)
+        model = build_model(experiment, num_classes=10, random_weights=True)
+        assert config.image_size >= model.min_image_size, experiment  # GoogLeNet's side classifiers
+        if spec(experiment).pretrained:  # cannot be checked offline: the published recipe, unchanged
+            recipe = recipe_for(experiment, spec(experiment).family, True)
+            assert (config.lr, config.warmup_epochs) == (recipe.scaled_lr(config.batch_size), recipe.warmup_epochs)
