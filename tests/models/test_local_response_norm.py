@@ -62,3 +62,18 @@ def test_lrn_sits_after_relu_of_conv1_and_conv2_before_max_pooling():
 
     assert lrn_alphas(on_meta(AlexNet, lrn=False)) == []
     assert lrn_alphas(on_meta(AlexNet, lrn=True, lrn_alpha=2e-5)) == pytest.approx([1e-4, 1e-4])
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_lrn_computes_what_torchs_does_forward_and_backward(memory_format):
+    generator = torch.Generator().manual_seed(1)
+    x = (torch.rand(2, 7, 6, 6, generator=generator) * 30).contiguous(memory_format=memory_format)
+    ours, torchs = x.clone().requires_grad_(), x.clone().requires_grad_()
+    layer = paper_lrn()
+    reference = nn.LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k)
+    torch.testing.assert_close(layer(ours), reference(torchs))
+    layer(ours).square().sum().backward()
+    reference(torchs).square().sum().backward()
+    torch.testing.assert_close(ours.grad, torchs.grad)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert layer(x.bfloat16()).dtype == torch.bfloat16  # the layer keeps its input's dtype
