@@ -258,8 +258,8 @@ def _interleaved_seconds(steps: dict[str, Callable[[], float]]) -> dict[str, lis
     for round_ in range(PROBE_MAX_ROUNDS):
         for label in measured:
             seconds[label].append(steps[label]())
-        # clearly slower than fp32 after one step: no need to know by how much exactly
-        measured = [label for label in measured if seconds[label][0] <= PROBE_GIVE_UP * seconds[fp32][0]]
+        if round_ == 0:  # clearly slower than fp32 after one step: no need to know by how much exactly
+            measured = [label for label in measured if seconds[label][0] <= PROBE_GIVE_UP * seconds[fp32][0]]
         if round_ + 1 >= PROBE_ROUNDS and sum(map(sum, seconds.values())) >= PROBE_MIN_SECONDS:
             break
     return seconds
