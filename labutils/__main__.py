@@ -1,134 +1,130 @@
-"""The lab's command line: ``python -m labutils {train,test,lab,report,bench}``.
+"""The lab's command line: ``python -m labutils {train,test,lab,report,bench}`` (options: ``cli.py``).
 
-Mistakes in the input (an unknown name, a bad value, missing data) end with one line on stderr
-saying what to do, and exit status 2. A stop request (Ctrl-C, SIGTERM), from the first line of
-``main`` on, ends with one line and exit status 130, after recording it in the run folder.
-Heavy modules (torch) are imported inside ``main``, where a stop request is already handled.
+A stop request (Ctrl-C, SIGTERM) is handled from this module's first lines on, before anything
+heavy is imported: it ends with one line and exit status 130, after the run folder records it.
+Mistakes in the input end with one line on stderr saying what to do, and exit status 2. Each
+command's module is imported only when that command runs, so ``--help`` needs no torch and
+``train`` loads only what training needs.
 """
 
-from __future__ import annotations
-
-import argparse
 import sys
 
-from .cli_types import positive_int
-from .config import RunConfig, add_cli_options, config_from_args
-from .errors import EXIT_INTERRUPTED, EXIT_USAGE, LabError
-from .lab.profiles import profile_names
 from .runtime.interrupt import signal_name, stops_raise
 
+if __name__ == "__main__":  # run as the program (not imported): SIGTERM and Ctrl-C raise from here on
+    stops_raise().__enter__()
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a bad option is one line (with a pointer to --help), not a usage dump."""
+import importlib  # noqa: E402 (after the stop handler, on purpose)
+import os  # noqa: E402
+import warnings  # noqa: E402
 
-    def error(self, message: str):
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+from .cli import build_parser, run_config  # noqa: E402
+from .errors import EXIT_INTERRUPTED, EXIT_USAGE, LabError, TrainingInterrupted  # noqa: E402
 
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a Unix tool's status is when its reader goes away (| head)
 
-def build_parser() -> argparse.ArgumentParser:
-    from .models import EXPERIMENTS
-
-    experiments = ", ".join(EXPERIMENTS)
-    parser = _Parser(prog="python -m labutils", description="AlexNet vs. GoogLeNet on CIFAR-10.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
-
-    train = commands.add_parser("train", help="train, validate and test one experiment into a run folder",
-                                description=f"Train one experiment. Experiments: {experiments}.")
-    add_cli_options(train, ("data", "runtime", "training"))
-    train.add_argument("--config", metavar="FILE",
-                       help="take every option from this JSON file (a run's config.json; what torchrun's processes read)")
-
-    test = commands.add_parser("test", help="score a checkpoint on the test set",
-                               description=f"Score a checkpoint on the test images. Experiments: {experiments}.")
-    add_cli_options(test, ("data", "runtime"))
-    test.add_argument("--checkpoint", required=True, help="a best.pt or last.pt from a run folder")
-
-    profiles = f"{', '.join(profile_names())} or a .yaml file"
-    lab = commands.add_parser("lab", help="run every experiment of a profile, then render the report")
-    lab.add_argument("--profile", default="full", help=f"{profiles} [%(default)s]")
-    lab.add_argument("--dry-run", action="store_true",
-                     help="print every run's resolved settings and the estimated time; train nothing")
-    lab.add_argument("--force", action="store_true", help="retrain runs that are already complete")
-    lab.add_argument("--yes", action="store_true", help="run the full profile even without a GPU (takes days)")
-    lab.add_argument("--nproc-per-node", type=positive_int, default=1,
-                     help="processes (GPUs) per run, through torchrun and DDP [%(default)s]")
-    lab.add_argument("--runs", default="runs", help="where run folders go [%(default)s]")
-    lab.add_argument("--report-dir", default="report", help="where the report goes [%(default)s]")
-
-    report = commands.add_parser("report", help="render the report from existing run folders, without training")
-    report.add_argument("--profile", default="full", help=f"whose runs to report: {profiles} [%(default)s]")
-    report.add_argument("--runs", default="runs", help="where run folders are [%(default)s]")
-    report.add_argument("--report-dir", default="report", help="where the report goes [%(default)s]")
-
-    bench = commands.add_parser("bench", help="measure training speed against the handout's pipeline")
-    from .bench import add_arguments
-    add_arguments(bench)
-    return parser
+load = importlib.import_module  # each command's module, when that command runs
 
 
-def _config(args: argparse.Namespace) -> RunConfig:
-    """The RunConfig that a train or test command line describes (or its ``--config`` file)."""
-    if getattr(args, "config", None):
-        return RunConfig.from_json(args.config)
-    if args.experiment is None:
-        from .models import EXPERIMENTS
-
-        raise LabError(f"--experiment is required: one of {', '.join(EXPERIMENTS)}")
-    return config_from_args(args)
-
-
-def _train(args: argparse.Namespace) -> int:
-    from .experiment import run_experiment
-
-    run_experiment(_config(args))
+def _train(args) -> int:
+    load("labutils.experiment").run_experiment(run_config(args))
     return 0
 
 
-def _test(args: argparse.Namespace) -> int:
-    from .experiment import test_checkpoint
-
-    test_checkpoint(_config(args), args.checkpoint)
+def _test(args) -> int:
+    load("labutils.experiment").test_checkpoint(run_config(args), args.checkpoint)
     return 0
+
+
+def _lab(args) -> int:
+    return load("labutils.lab.runner").run_lab(
+        args.profile, force=args.force, runs=args.runs, report_dir=args.report_dir, yes=args.yes,
+        nproc_per_node=args.nproc_per_node, dry_run=args.dry_run, experiments=args.experiments,
+        overrides=dict(args.overrides), retrain_stale=args.retrain_stale)
+
+
+def _report(args) -> int:
+    return load("labutils.lab.render").render_report(args.profile, runs=args.runs, report_dir=args.report_dir)
+
+
+def _bench(args) -> int:
+    return load("labutils.bench").run_bench(args)
+
+
+COMMANDS = {"train": _train, "test": _test, "lab": _lab, "report": _report, "bench": _bench}
+# Libraries the lab needs only for some commands, and how to get them.
+OPTIONAL = {"papermill": "lab", "nbconvert": "lab", "nbformat": "lab", "nbclient": "lab", "latex2mathml": "lab",
+            "ipykernel": "lab", "yaml": "lab"}
 
 
 def main(argv: list[str] | None = None) -> int:
-    with stops_raise():  # first: SIGTERM and Ctrl-C raise from here on, imports included
-        try:
+    try:
+        with stops_raise():
             return _run_command(argv)
-        except KeyboardInterrupt as stop:
-            print(f"error: stopped by {signal_name(stop)}; nothing was lost: rerun the same command to start "
-                  "again", file=sys.stderr)
-            return EXIT_INTERRUPTED
+    except KeyboardInterrupt as stop:
+        print(f"error: stopped by {signal_name(stop)}; nothing was lost: rerun the same command to start again",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (| head): stop quietly, as Unix tools do
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
 
 
 def _run_command(argv: list[str] | None) -> int:
-    from .runtime import distributed
-
+    warnings.showwarning = _one_line_warning
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "train":
-            return _train(args)
-        if args.command == "test":
-            return _test(args)
-        if args.command == "lab":
-            from .lab.runner import run_lab
-            return run_lab(args.profile, force=args.force, runs=args.runs, report_dir=args.report_dir, yes=args.yes,
-                           nproc_per_node=args.nproc_per_node, dry_run=args.dry_run)
-        if args.command == "report":
-            from .lab.render import render_report
-            return render_report(args.profile, runs=args.runs, report_dir=args.report_dir)
-        if args.command == "bench":
-            from .bench import run_bench
-            return run_bench(args)
+        status = COMMANDS[args.command](args)
+        sys.stdout.flush()
+        return status
+    except ModuleNotFoundError as error:
+        if error.name not in OPTIONAL:
+            raise
+        print(f"error: {args.command} needs {error.name}, which is not installed: pip install -e '.[lab]'",
+              file=sys.stderr)
+        return EXIT_USAGE
     except LabError as error:
-        from .train_module import TrainingInterrupted
-
-        if distributed.is_main():  # under torchrun every process has the same message
+        if _is_main_process():  # under torchrun every process has the same message
             print(f"error: {error}", file=sys.stderr)
         return EXIT_INTERRUPTED if isinstance(error, TrainingInterrupted) else EXIT_USAGE
+    except OSError as error:
+        if isinstance(error, BrokenPipeError) or _stdout_works():
+            raise
+        _silence_stdout()  # stdout on a full disk (> /dev/full): say so once, not again at exit
+        print(f"error: cannot write the output ({error.strerror or error})", file=sys.stderr)
+        return EXIT_USAGE
     finally:
+        _teardown()
+
+
+def _stdout_works() -> bool:
+    try:
+        sys.stdout.flush()
+    except OSError:
+        return False
+    return True
+
+
+def _silence_stdout() -> None:
+    """Send what is left of stdout to /dev/null, so that Python's flush at exit has nothing to complain of."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _is_main_process() -> bool:
+    distributed = sys.modules.get("labutils.runtime.distributed")
+    return distributed is None or distributed.is_main()
+
+
+def _teardown() -> None:
+    distributed = sys.modules.get("labutils.runtime.distributed")
+    if distributed is not None:
         distributed.teardown()
-    return EXIT_USAGE
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A library's warning as one line on stderr, not the three of Python's default format."""
+    text = " ".join(str(message).split())
+    print(f"warning: {text[:300]} ({category.__name__})", file=file or sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,35 +1,39 @@
 """``RunConfig``: every option of a training run, its default, its help text and its check.
 
-This is the one home of a run's options. The command line (``python -m labutils train`` and
-``test``), the keys a lab profile may set, the lab runner and the training notebook all derive
-from the fields below, so a default is written once, here:
-
-- ``add_cli_options`` turns each field into a command-line option with its help and default;
-- ``PROFILE_KEYS`` are the fields a profile's ``defaults`` and ``overrides`` may set;
-- ``RunConfig.resolved()`` fills in what depends on the machine (batch size, learning rate,
-  loader workers), which is what the lab runner passes to the notebook and ``--dry-run`` shows.
+This is the one home of a run's options, and the bottom of the package: it imports only the
+error types, the option types and the experiments' names. The command line (``labutils/cli.py``),
+the keys a lab profile may set (``PROFILE_KEYS``), the lab runner and the training notebook all
+derive from the fields below, so a default is written once, here. ``validated()`` checks each
+value on its own; what depends on the machine and the recipe (batch size, learning rate,
+loader workers) is filled in by ``labutils/resolve.py``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+import re
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from .catalog import EXPERIMENTS
 from .cli_types import fraction, nonnegative_int, positive_float, positive_int
 from .errors import LabError, did_you_mean
 
 MAX_IMAGE_SIZE = 1024  # 32-pixel CIFAR-10 images upsampled past this show nothing new, and cost memory
 MAX_SEED = 2**32 - 1  # seeds are mixed into 64-bit generator seeds per batch (loader.batch_seed)
+MAX_BATCH_SIZE = 65_536  # far past any GPU's memory at 224 px; a typo beyond it fails here, not after training
+DATASETS = ("cifar10", "fake", "imagefolder")
 DEVICE_KINDS = ("cuda", "mps", "cpu")
+DEVICE_PATTERN = re.compile(r"(cuda|mps|cpu)(:\d+)?")  # cpu, cuda, cuda:1
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 MEMORY_FORMATS = ("channels_last", "contiguous")
 DATA_PLACEMENTS = ("resident", "workers")
-# Options that must match for a run to be resumed from its checkpoint.
-RESUME_KEYS = ("experiment", "dataset", "image_size", "epochs", "batch_size", "lr", "warmup_epochs", "seed",
-               "val_fraction", "train_samples", "val_samples")
+# The options that define a run's result: two runs that agree on these (and on their data) are the same
+# run, whatever else (device, progress bars, where the images live) differs.
+RUN_KEYS = ("experiment", "dataset", "image_size", "epochs", "batch_size", "lr", "warmup_epochs", "seed",
+            "val_fraction", "train_samples", "val_samples", "test_samples", "random_weights", "precision",
+            "memory_format")
 
 
 def option(default: Any, help: str, *, group: str = "training", parse: Any = None, shown: str | None = None,
@@ -54,7 +58,7 @@ class RunConfig:
     experiment: str = option(MISSING, "the experiment to run", profile="list experiments under 'experiments'")
     dataset: str = option("cifar10", "cifar10 (downloaded into --data-root on first use), fake (generated, "
                           "offline), or imagefolder (--data-root holds train/<class>/ and test/<class>/)",
-                          group="data", profile="set it at the top level of the profile")
+                          group="data", profile="set it at the top level of the profile", choices=DATASETS)
     data_root: str = option("data", "where the dataset lives", group="data")
     image_size: int = option(224, "network input size in pixels; the papers use 224", group="data",
                              parse=positive_int)
@@ -80,8 +84,7 @@ class RunConfig:
                                        shown="channels_last on CUDA and with bf16 on a CPU; contiguous otherwise")
     data_placement: str | None = option(None, "resident: the images on the device, batches made there; workers: "
                                         "DataLoader workers", group="runtime", choices=DATA_PLACEMENTS,
-                                        shown="resident: faster on CUDA, and on a 2-core CPU by 10 % in fp32 "
-                                        "and 25 % in bf16")
+                                        shown="resident")
     host_sync_every: int | None = option(None, "read the loss on the host (progress, stop requests) every N steps",
                                          group="runtime", parse=positive_int, shown="25 on CUDA, 1 elsewhere")
     random_weights: bool = option(False, "pretrained experiments: random weights instead of ImageNet's "
@@ -125,14 +128,14 @@ class RunConfig:
         return asdict(self)
 
     def validated(self) -> RunConfig:
-        """Check types and ranges; raise ``LabError`` naming the first bad value."""
+        """Check each value on its own (type, range, choice); raise ``LabError`` naming the first bad one."""
         _check_types(self)
-        from . import models
-        from .data import DATASETS
-
-        models.spec(self.experiment)  # unknown experiment: lists the valid ones
+        if self.experiment not in EXPERIMENTS:
+            raise LabError(f"unknown experiment '{str(self.experiment)[:60]}'"
+                           f"{did_you_mean(self.experiment, EXPERIMENTS, cutoff=0.75)}; "
+                           f"choose one of: {', '.join(EXPERIMENTS)}")
         if self.dataset not in DATASETS:
-            raise LabError(f"unknown dataset '{self.dataset}'; choose one of: {', '.join(DATASETS)}")
+            raise LabError(f"unknown dataset '{self.dataset[:60]}'; choose one of: {', '.join(DATASETS)}")
         for name in ("epochs", "batch_size", "image_size", "train_samples", "val_samples", "test_samples"):
             value = getattr(self, name)
             if value is not None and value <= 0:
@@ -140,6 +143,9 @@ class RunConfig:
         if self.image_size > MAX_IMAGE_SIZE:
             raise LabError(f"image size {self.image_size} is too large: at most {MAX_IMAGE_SIZE} "
                            "(the papers use 224)")
+        if self.batch_size is not None and self.batch_size > MAX_BATCH_SIZE:
+            raise LabError(f"batch size {self.batch_size} is too large: at most {MAX_BATCH_SIZE:,} "
+                           "(the papers use 128)")
         if not 0 <= self.seed <= MAX_SEED:
             raise LabError(f"seed must lie between 0 and {MAX_SEED}, got {self.seed}")
         for name in ("lr", "warmup_epochs"):
@@ -150,34 +156,13 @@ class RunConfig:
             raise LabError(f"val fraction must lie strictly between 0 and 1, got {self.val_fraction}")
         if self.workers is not None and self.workers < 0:
             raise LabError(f"workers must be 0 or more, got {self.workers}")
-        if self.device is not None and self.device.split(":")[0] not in DEVICE_KINDS:
-            raise LabError(f"unknown device '{self.device}'; choose one of: {', '.join(DEVICE_KINDS)}")
-        from .runtime.runtime import check_options
-
+        if self.device is not None and not DEVICE_PATTERN.fullmatch(self.device):
+            raise LabError(f"unknown device '{self.device[:60]}'; choose one of: {', '.join(DEVICE_KINDS)} "
+                           "(a GPU by number: cuda:1)")
         check_options(self.precision, self.memory_format, self.data_placement, self.host_sync_every)
         if self.resume and self.force:
             raise LabError("--resume continues a run and --force starts it over: pass only one")
         return self
-
-    def resolved(self) -> RunConfig:
-        """A copy with the machine-dependent defaults filled in: what the run will really use.
-
-        The batch size follows the device, the learning rate the experiment's recipe at that
-        batch, the loader workers the cores. The device itself stays as asked, so that under
-        torchrun each process still takes its own GPU.
-        """
-        from . import models
-        from .data import default_workers
-        from .recipe import default_batch_size, recipe_for
-        from .runtime.device import pick_device
-
-        self.validated()
-        spec = models.spec(self.experiment)
-        batch_size = self.batch_size or default_batch_size(pick_device(self.device))
-        recipe = recipe_for(self.experiment, spec.family, spec.pretrained)
-        return replace(self, batch_size=batch_size, lr=self.lr or recipe.scaled_lr(batch_size),
-                       warmup_epochs=self.warmup_epochs or recipe.warmup_epochs,
-                       workers=default_workers() if self.workers is None else self.workers)
 
     @property
     def run_dir(self) -> Path:
@@ -193,6 +178,17 @@ NOT_IN_PROFILE = {f.name: f.metadata["profile"] for f in fields(RunConfig) if f.
 def default_of(name: str) -> Any:
     """RunConfig's default for the field ``name``."""
     return RunConfig.__dataclass_fields__[name].default
+
+
+def check_options(precision: str, memory_format: str | None, data_placement: str | None,
+                  host_sync_every: int | None) -> None:
+    """Raise ``LabError`` naming the first unknown or out-of-range runtime option."""
+    for what, value, valid in (("precision", precision, PRECISIONS), ("memory format", memory_format, MEMORY_FORMATS),
+                               ("data placement", data_placement, DATA_PLACEMENTS)):
+        if value is not None and value not in valid:
+            raise LabError(f"unknown {what} '{str(value)[:60]}'; choose one of: {', '.join(valid)}")
+    if host_sync_every is not None and host_sync_every < 1:
+        raise LabError(f"host sync every must be 1 or more steps, got {host_sync_every}")
 
 
 def run_dir(runs: str | Path, profile: str, experiment: str, seed: int) -> Path:
@@ -215,31 +211,11 @@ def _check_types(config: RunConfig) -> None:
             raise LabError(f"parameter '{f.name}' must be {names}, got {value!r} ({type(value).__name__})")
 
 
-# --- the command line ------------------------------------------------------------------------
-
-def add_cli_options(parser: argparse.ArgumentParser, groups: tuple[str, ...]) -> None:
-    """One option per field of ``groups``, with the field's help and default."""
-    from .data import DATASETS
-    from .models import EXPERIMENTS
-
-    parser.add_argument("--experiment", help=f"one of: {', '.join(EXPERIMENTS)} (required)")
-    for group in groups:
-        arguments = parser.add_argument_group(group)
-        for f in fields(RunConfig):
-            if f.metadata["group"] != group or f.name == "experiment":
-                continue
-            meta, name = f.metadata, f.metadata["flag"] or "--" + f.name.replace("_", "-")
-            default = f"[{meta['shown'] or f.default}]"
-            if isinstance(f.default, bool):
-                action = "store_false" if f.default else "store_true"
-                text = f"no {meta['help']}" if f.default else meta["help"]
-                arguments.add_argument(name, dest=f.name, action=action, help=text)
-            else:
-                choices = DATASETS if f.name == "dataset" else meta["choices"]
-                arguments.add_argument(name, dest=f.name, type=meta["parse"], default=f.default, choices=choices,
-                                       help=f"{meta['help']} {default}".replace("%", "%%"))
-
-
-def config_from_args(args: argparse.Namespace) -> RunConfig:
-    """The RunConfig that a ``train`` or ``test`` command line describes."""
-    return RunConfig(**{name: value for name, value in vars(args).items() if name in FIELD_NAMES})
+def notebook_config(run_config: dict[str, Any] | None, **knobs: Any) -> RunConfig:
+    """The config ``02_train.ipynb`` trains: the lab's whole ``run_config`` when it hands one over
+    (then the notebook's own values do not count), else the notebook's knobs over RunConfig's
+    defaults, with data and run folders beside the notebooks folder (``../data``, ``../runs/notebook/``)."""
+    if run_config is not None:
+        return RunConfig.from_dict(run_config)
+    folder = run_dir("../runs", "notebook", knobs.get("experiment", ""), knobs.get("seed", 0))
+    return RunConfig.from_dict({"data_root": "../data", "out": str(folder), **knobs})

@@ -11,21 +11,22 @@ stratified by class; the test images are only ever handed to ``test_model``.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image, UnidentifiedImageError
+from torchvision.datasets import CIFAR10
+from torchvision.transforms.functional import center_crop, pil_to_tensor, resize
 
-from .config import default_of
+from .config import DATASETS, default_of
 from .errors import DataUnavailableError, LabError
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
-DATASETS = ("cifar10", "fake", "imagefolder")
 # Images in each dataset's training pool and test set, known without loading it.
 DATASET_SIZES = {"cifar10": (50_000, 10_000), "fake": (1_000, 200)}
 VAL_FRACTION = default_of("val_fraction")
@@ -66,8 +67,6 @@ class DataSplits:
 
 def load_cifar10(root: str | Path, download: bool = True) -> tuple[ImageSet, ImageSet]:
     """CIFAR-10's training and test images, downloading into ``root`` when needed."""
-    from torchvision.datasets import CIFAR10
-
     root = Path(root)
     archive = root / CIFAR10_ARCHIVE
     where = f"put {CIFAR10_ARCHIVE} ({CIFAR10_URL}) into {root.resolve()}/ and rerun"
@@ -94,8 +93,6 @@ def load_cifar10(root: str | Path, download: bool = True) -> tuple[ImageSet, Ima
 
 
 def _cifar10_archive_ok(archive: Path) -> bool:
-    from torchvision.datasets import CIFAR10
-
     return hashlib.md5(archive.read_bytes()).hexdigest() == CIFAR10.tgz_md5
 
 
@@ -180,9 +177,6 @@ def _class_files(folder: Path) -> tuple[list[str], list[tuple[Path, int]]]:
 
 
 def _read_images(files: list[tuple[Path, int]], classes: list[str], store_size: int | None) -> ImageSet:
-    from PIL import Image, UnidentifiedImageError
-    from torchvision.transforms.functional import center_crop, pil_to_tensor, resize
-
     images = []
     for path, _ in files:
         try:
@@ -207,6 +201,26 @@ def load_dataset(name: str, root: str | Path = "data", download: bool = True) ->
     if name == "imagefolder":
         return load_image_folder(root)
     raise LabError(f"unknown dataset '{name}'; choose one of: {', '.join(DATASETS)}")
+
+
+def fingerprint(name: str, root: str | Path = "data") -> str | None:
+    """Which images a dataset holds, in a short string that changes when they do (None: unknown).
+
+    CIFAR-10 is one fixed set (torchvision checks the archive's checksum) and the generated set
+    depends on nothing, so their names are their fingerprints; an image folder's is a hash of its
+    files' names and sizes, read from the folder without opening an image.
+    """
+    if name != "imagefolder":
+        return name
+    digest = hashlib.sha1()
+    try:
+        for part in ("train", "test"):
+            classes, files = _class_files(Path(root) / part)
+            for path, label in files:
+                digest.update(f"{part}/{classes[label]}/{path.name}:{path.stat().st_size}\n".encode())
+    except (LabError, OSError):
+        return None
+    return f"imagefolder:{digest.hexdigest()[:16]}"
 
 
 # --- splitting ---------------------------------------------------------------------------
@@ -276,11 +290,6 @@ def split_sizes(dataset: str, val_fraction: float = VAL_FRACTION, train_samples:
     num_val = max(1, round(val_fraction * pool))  # as split_train_val
     return (min(train_samples or pool, pool - num_val), min(val_samples or num_val, num_val),
             min(test_samples or test, test))
-
-
-def default_workers() -> int:
-    """DataLoader workers for the CPU path: leave at least one core to the model."""
-    return max(0, min(4, (os.cpu_count() or 1) - 1))
 
 
 def as_numpy_grid(images: torch.Tensor) -> np.ndarray:

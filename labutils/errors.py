@@ -43,3 +43,11 @@ class DataUnavailableError(LabError):
 
 class CheckpointError(LabError):
     """A checkpoint is corrupt or does not fit the model."""
+
+
+class TrainingInterrupted(LabError):
+    """Training stopped on request (Ctrl-C, SIGTERM) with its state saved."""
+
+
+class NonFiniteLossError(LabError):
+    """The loss became NaN or infinite."""

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,13 +24,15 @@ from . import models
 from .augment import BatchTransform, normalization
 from .config import RunConfig
 from .data import DataSplits, make_splits
-from .errors import LabError
+from .errors import LabError, TrainingInterrupted
 from .inference import measure_inference
-from .lab.folder_lock import release_folder
-from .lab.run_guard import prepare_run, record_stop
 from .loader import BatchLoader
+from .models.input_size import check_image_size
 from .recipe import Recipe, make_optimizer, make_scheduler, recipe_for
-from .results import RunFolder, atomic_write_json, load_checkpoint, load_weights
+from .resolve import resolve
+from .run_folder import RunFolder, atomic_write_json, load_checkpoint, load_weights
+from .run_folder.guard import prepare_run, record_stop
+from .run_folder.lock import release_folder
 from .runtime import distributed
 from .runtime.device import (
     device_name,
@@ -39,14 +45,13 @@ from .runtime.environment import environment
 from .runtime.interrupt import shielded, signal_name
 from .runtime.runtime import ProbeTarget, Runtime, resolve_runtime
 from .test_module import test_model
-from .train_module import TrainingInterrupted, train_model
+from .train_module import train_model, training_loss
 
 
-def check_image_size(model: nn.Module, experiment: str, image_size: int) -> None:
-    minimum = getattr(model, "min_image_size", 1)
-    if image_size < minimum:
-        raise LabError(f"image size {image_size} is too small for {experiment}: "
-                       f"it needs at least {minimum}x{minimum} pixels (--image-size {minimum} or more)")
+def check_input_size(model: nn.Module, config: RunConfig) -> None:
+    """The run's image size against the network's smallest input, before any data is loaded."""
+    check_image_size(config.image_size, config.image_size, getattr(model, "min_image_size", 1),
+                     models.spec(config.experiment).label)
 
 
 def make_loaders(config: RunConfig, splits, pretrained: bool, runtime: Runtime) -> dict[str, BatchLoader]:
@@ -64,7 +69,7 @@ def make_loaders(config: RunConfig, splits, pretrained: bool, runtime: Runtime) 
 
 def test_checkpoint(config: RunConfig, checkpoint: str | Path) -> dict:
     """Score a saved checkpoint of ``config.experiment`` on the test images."""
-    config = config.resolved()
+    config = resolve(config)
     spec = models.spec(config.experiment)
     state = load_checkpoint(checkpoint)  # a wrong path or file is told before the data is loaded
     device = pick_device(config.device)
@@ -72,7 +77,7 @@ def test_checkpoint(config: RunConfig, checkpoint: str | Path) -> dict:
                          test_samples=config.test_samples)
     # The weights come from the checkpoint: no need to fetch ImageNet's for a pretrained experiment.
     model = models.build_model(config.experiment, num_classes=len(splits.classes), random_weights=True)
-    check_image_size(model, config.experiment, config.image_size)
+    check_input_size(model, config)
     load_weights(model, state, checkpoint, config.experiment)
     runtime = resolve_runtime(device, config.precision, config.memory_format, config.data_placement,
                               config.host_sync_every)
@@ -117,7 +122,7 @@ class TrainingSetup:
 def _train_and_test(config: RunConfig) -> dict:
     """``run_experiment``'s work, once the stop handling is in place."""
     device = distributed.setup(config.device) or pick_device(config.device)
-    config = config.resolved()
+    config = resolve(config)
     setup = set_up_training(config, device)
     # What the run really used: a rerun with these options computes the same (auto resolved).
     saved_config = {**config.to_dict(), **setup.runtime.options(), "resume": False, "force": False}
@@ -151,7 +156,7 @@ def set_up_training(config: RunConfig, device: torch.device) -> TrainingSetup:
     torch.manual_seed(config.seed)
     network = models.build_model(config.experiment, num_classes=len(splits.classes),
                                  random_weights=config.random_weights)
-    check_image_size(network, config.experiment, config.image_size)
+    check_input_size(network, config)
     criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
     eval_criterion = nn.CrossEntropyLoss()
     runtime = run_runtime(config, device, network, criterion, len(splits.train), resume)
@@ -248,7 +253,7 @@ def run_runtime(config: RunConfig, device: torch.device, model: nn.Module, crite
     """The run's runtime: its options resolved on ``device`` (``auto`` may time ``model`` on a CPU);
     a resumed run keeps the precision and memory format it started with."""
     steps = math.ceil(train_images / config.batch_size) * config.epochs
-    probe = ProbeTarget(model, criterion, config.batch_size, config.image_size, steps, config.experiment)
+    probe = ProbeTarget(model, criterion, training_loss, config.batch_size, config.image_size, steps, config.experiment)
     return resolve_runtime(device, config.precision, config.memory_format, config.data_placement,
                            config.host_sync_every, probe=probe, saved=(resume or {}).get("config"),
                            world_size=distributed.world_size())
@@ -302,11 +307,6 @@ def run_experiment_with_torchrun(config: RunConfig, nproc_per_node: int) -> dict
     they run is exactly this config, not a round trip through command-line flags. Streams
     torchrun's output and returns the metrics rank 0 wrote.
     """
-    import os
-    import subprocess
-    import sys
-    import tempfile
-
     if nproc_per_node <= 1:
         return run_experiment(config)
     config.validated()

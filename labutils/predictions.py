@@ -24,8 +24,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 
+from .run_folder import atomic_write_bytes
 from .runtime.distributed import world_size
 
 MISTAKES_KEPT = 8
@@ -76,8 +78,6 @@ class PredictionCollector:
         """(labels, predictions, confidences) of the whole split; every process must call it under DDP."""
         batches = [tuple(t.cpu() for t in batch) for batch in self._batches]
         if world_size() > 1:
-            import torch.distributed as dist
-
             shares: list = [None] * world_size()
             dist.all_gather_object(shares, batches)
             batches = [tuple(torch.cat(parts) for parts in zip(*(share[b] for share in shares)))
@@ -103,8 +103,6 @@ def make_predictions(labels: np.ndarray, predicted: np.ndarray, confidence: np.n
 
 
 def save_predictions(path: Path, predictions: Predictions) -> None:
-    from .results import atomic_write_bytes
-
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **vars(predictions))
     atomic_write_bytes(Path(path), buffer.getvalue())

@@ -23,24 +23,19 @@ from torch import nn
 from tqdm import tqdm
 
 from .config import default_of
-from .errors import LabError
-from .results import RunFolder, load_checkpoint
+from .errors import NonFiniteLossError, TrainingInterrupted
+from .run_folder import RunFolder, load_checkpoint
 from .runtime.distributed import all_reduce, is_main, unwrap
 from .runtime.interrupt import StopRequest
 from .runtime.runtime import Runtime, default_runtime
 from .test_module import evaluate, main_logits
 
 AUX_WEIGHT = 0.3  # Szegedy et al. 2015: "their loss is added to the total loss with a discount weight 0.3"
-# papermill stores every progress-bar refresh: refresh rarely when the output is not a terminal
-LOG_INTERVAL_S = 0.5 if sys.stderr.isatty() else 30.0
 
 
-class TrainingInterrupted(LabError):
-    """Training stopped on request (Ctrl-C, SIGTERM) with its state saved."""
-
-
-class NonFiniteLossError(LabError):
-    """The loss became NaN or infinite."""
+def progress_interval_s() -> float:
+    """Seconds between progress-bar refreshes: papermill stores every refresh, so rarely off a terminal."""
+    return 0.5 if sys.stderr.isatty() else 30.0
 
 
 def training_loss(outputs: torch.Tensor | tuple[torch.Tensor, ...], labels: torch.Tensor,
@@ -117,6 +112,7 @@ class EpochTotals:
     correct: int
     seen: int
     seconds: float
+    lr: float  # the mean learning rate of the epoch's steps
     stopping: bool  # the last host read found a stop request (on any process)
 
 
@@ -197,11 +193,12 @@ def train_one_epoch(trainer: Trainer, loader, state: TrainingState, stop: StopRe
     loader.set_epoch(state.epoch, state.batch)
     steps = len(loader)
     bar = tqdm(total=steps, initial=state.batch, desc=f"epoch {state.epoch + 1}/{trainer.num_epochs}",
-               unit="batch", disable=not trainer.progress, mininterval=LOG_INTERVAL_S, file=sys.stderr,
+               unit="batch", disable=not trainer.progress, mininterval=progress_interval_s(), file=sys.stderr,
                dynamic_ncols=True)
     sums = RunningSums.start(trainer.device, state.partial)  # starts the epoch's clock
     stopping = False
     for step, (inputs, labels) in enumerate(loader, start=state.batch):
+        sums.add_lr(trainer.optimizer.param_groups[0]["lr"])  # the rate this step trains with
         outputs, loss = _train_step(trainer, inputs, labels)
         sums.add(outputs, loss, labels)
         bar.update(1)
@@ -215,7 +212,7 @@ def train_one_epoch(trainer: Trainer, loader, state: TrainingState, stop: StopRe
     trainer.runtime.synchronize()
     seconds = sums.seconds()
     loss_sum, correct, seen = sums.summed()
-    return EpochTotals(loss_sum, correct, seen, seconds, stopping)
+    return EpochTotals(loss_sum, correct, seen, seconds, sums.mean_lr(), stopping)
 
 
 def end_of_epoch(trainer: Trainer, val_loader, state: TrainingState, totals: EpochTotals) -> bool:
@@ -224,7 +221,7 @@ def end_of_epoch(trainer: Trainer, val_loader, state: TrainingState, totals: Epo
     Returns whether the epoch is the best so far."""
     network = trainer.network
     val = evaluate(network, val_loader, trainer.eval_criterion, trainer.runtime)
-    row = _history_row(state.epoch, totals, val, trainer.optimizer.param_groups[0]["lr"])
+    row = _history_row(state.epoch, totals, val)
     state.history.append(row)
     is_best = row["val_acc"] > state.best_acc
     if is_best:
@@ -249,7 +246,7 @@ def _print_epoch(row: dict, num_epochs: int, is_best: bool) -> None:
           f"({row['images_per_s']:.0f} img/s){'  *best*' if is_best else ''}", flush=True)
 
 
-def _history_row(epoch: int, totals: EpochTotals, val: dict, lr: float) -> dict:
+def _history_row(epoch: int, totals: EpochTotals, val: dict) -> dict:
     """One epoch's row of ``history.csv`` (``epoch`` 0-based, written 1-based)."""
     return {
         "epoch": epoch + 1,
@@ -257,7 +254,7 @@ def _history_row(epoch: int, totals: EpochTotals, val: dict, lr: float) -> dict:
         "train_acc": totals.correct / totals.seen,
         "val_loss": val["loss"],
         "val_acc": val["acc"],
-        "lr": lr,
+        "lr": totals.lr,
         "train_seconds": totals.seconds,
         "eval_seconds": val["seconds"],
         "images_per_s": totals.seen / totals.seconds,
@@ -281,11 +278,13 @@ def _train_step(trainer: Trainer, inputs: torch.Tensor, labels: torch.Tensor):
 class RunningSums:
     """An epoch's loss, correct answers and images so far, summed on the device, and its clock."""
 
-    def __init__(self, device: torch.device, seen: int = 0, seconds_before: float = 0.0) -> None:
+    def __init__(self, device: torch.device, seen: int = 0, seconds_before: float = 0.0,
+                 lr_sum: float = 0.0, steps: int = 0) -> None:
         self.loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         self.correct = torch.zeros((), dtype=torch.int64, device=device)
         self.seen = self.seen_at_start = seen
         self.seconds_before = seconds_before  # trained in this epoch before a resume
+        self.lr_sum, self.steps = lr_sum, steps  # on the host: the schedule is the same on every process
         self.started = time.perf_counter()
 
     @classmethod
@@ -293,9 +292,10 @@ class RunningSums:
         """New sums, or, resuming inside an epoch, the saved ones (sums of all processes: rank 0 holds them)."""
         if partial is None:
             return cls(device)
+        schedule = {"lr_sum": partial.get("lr_sum", 0.0), "steps": partial.get("steps", 0)}
         if not is_main():
-            return cls(device, seconds_before=partial["seconds"])
-        sums = cls(device, seen=partial["seen"], seconds_before=partial["seconds"])
+            return cls(device, seconds_before=partial["seconds"], **schedule)
+        sums = cls(device, seen=partial["seen"], seconds_before=partial["seconds"], **schedule)
         sums.loss_sum += partial["loss_sum"]
         sums.correct += partial["correct"]
         return sums
@@ -304,6 +304,13 @@ class RunningSums:
         self.loss_sum += loss.detach().double() * len(labels)
         self.correct += (main_logits(outputs).argmax(1) == labels).sum()
         self.seen += len(labels)
+
+    def add_lr(self, lr: float) -> None:
+        self.lr_sum += lr
+        self.steps += 1
+
+    def mean_lr(self) -> float:
+        return self.lr_sum / max(self.steps, 1)
 
     def seconds(self) -> float:
         return self.seconds_before + time.perf_counter() - self.started
@@ -321,7 +328,8 @@ class RunningSums:
     def totals(self) -> dict:
         """The sums over all processes as a checkpoint's ``partial`` holds them."""
         loss_sum, correct, seen = self.summed()
-        return {"loss_sum": loss_sum, "correct": correct, "seen": seen, "seconds": self.seconds()}
+        return {"loss_sum": loss_sum, "correct": correct, "seen": seen, "seconds": self.seconds(),
+                "lr_sum": self.lr_sum, "steps": self.steps}
 
 
 def _read_on_host(trainer: Trainer, sums: RunningSums, stop: StopRequest, bar: tqdm, where: str) -> bool:

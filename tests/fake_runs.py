@@ -7,7 +7,7 @@ import random
 from pathlib import Path
 
 from labutils.report.runs import LABELS, ExperimentResults, LabRuns, read_lab
-from labutils.results import RunFolder
+from labutils.run_folder import RunFolder
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 PARAMS = {"alexnet": 57_044_810, "alexnet_lrn": 57_044_810, "googlenet": 10_341_566,

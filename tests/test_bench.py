@@ -6,7 +6,8 @@ import math
 import pytest
 import torch
 
-from labutils.__main__ import build_parser, main
+from labutils.__main__ import main
+from labutils.cli import build_parser
 from labutils.bench.estimate import full_profile_estimate, read_full_profile
 from labutils.bench.report import format_report
 from labutils.bench.settings import QUICK_MODELS, BenchSettings

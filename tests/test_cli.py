@@ -8,7 +8,7 @@ from PIL import Image
 
 from labutils.__main__ import main
 from labutils.models import AlexNet
-from labutils.results import RunFolder
+from labutils.run_folder import RunFolder
 
 FAKE = ["--dataset", "fake", "--image-size", "64", "--epochs", "1", "--batch-size", "8",
         "--train-samples", "16", "--val-samples", "8", "--test-samples", "8", "--workers", "0", "--no-progress"]

@@ -14,8 +14,9 @@ import pytest
 import yaml
 from cli import run_cli
 
-from labutils.__main__ import _config, build_parser
+from labutils.cli import build_parser, run_config
 from labutils.config import (
+    notebook_config,
     FIELD_NAMES,
     NOT_IN_PROFILE,
     PROFILE_KEYS,
@@ -29,11 +30,12 @@ from labutils.lab.profiles import load_profile
 from labutils.lab.runner import notebook_parameters
 from labutils.models import LAB_EXPERIMENTS, build_model, spec
 from labutils.recipe import default_batch_size, recipe_for
+from labutils.resolve import resolve
 from labutils.runtime.device import pick_device
 
 
 def parse(*args: str) -> RunConfig:
-    return _config(build_parser().parse_args(list(args)))
+    return run_config(build_parser().parse_args(list(args)))
 
 
 def test_the_command_line_defaults_are_runconfigs():
@@ -86,7 +88,7 @@ def test_shipped_profiles_resolve_to_profile_plus_runconfig_defaults(name, tmp_p
     profile = load_profile(name)
     device = pick_device(None)
     for experiment, seed in profile.runs():
-        config = profile.config(experiment, seed, tmp_path)
+        config = resolve(profile.config(experiment, seed, tmp_path))
         asked = profile.parameters(experiment, seed)
         for f in fields(RunConfig):
             if f.name in asked:
@@ -105,7 +107,7 @@ def test_the_full_profile_trains_all_of_cifar10():
     full = load_profile("full")
     assert full.experiments == LAB_EXPERIMENTS
     for experiment, seed in full.runs():
-        config = full.config(experiment, seed)
+        config = resolve(full.config(experiment, seed))
         sizes = split_sizes(config.dataset, config.val_fraction, config.train_samples, config.val_samples,
                             config.test_samples)
         assert (config.dataset, sizes) == ("cifar10", (45_000, 5_000, 10_000))
@@ -113,15 +115,26 @@ def test_the_full_profile_trains_all_of_cifar10():
         assert config.batch_size == default_batch_size(pick_device(None))
 
 
-def test_the_notebook_takes_every_field_and_the_runner_passes_every_field():
+NOTEBOOK_KNOBS = {"experiment", "dataset", "epochs", "image_size", "train_samples", "val_samples", "test_samples",
+                  "batch_size", "lr", "seed", "force"}
+MAX_PARAMETER_LINES = 12
+
+
+def test_the_notebook_shows_a_students_knobs_and_the_runner_hands_over_the_whole_run():
     cell = next(c for c in nbformat.read(TRAIN_NOTEBOOK, as_version=4).cells
                 if "parameters" in c.metadata.get("tags", []))
-    assigned = [node.targets[0].id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)]
-    assert sorted(assigned) == sorted([*FIELD_NAMES, "profile", "nproc_per_node"])
-    config = load_profile("full").config("googlenet", 0)
-    passed = notebook_parameters(config, "full", force=False, nproc_per_node=1)
-    assert set(passed) == set(assigned)
-    assert all(passed[name] == getattr(config, name) for name in FIELD_NAMES if name not in ("resume", "force"))
+    assert len(cell.source.strip().splitlines()) <= MAX_PARAMETER_LINES
+    assigned = set()
+    for node in ast.parse(cell.source).body:
+        for target in node.targets:
+            assigned |= {t.id for t in getattr(target, "elts", [target])}
+    assert assigned == NOTEBOOK_KNOBS | {"run_config", "nproc_per_node"}
+    assert NOTEBOOK_KNOBS <= set(FIELD_NAMES)
+    config = resolve(load_profile("full").config("googlenet", 0))
+    passed = notebook_parameters(config, force=False, nproc_per_node=1)
+    assert set(passed) == {"run_config", "nproc_per_node"} and set(passed) <= assigned
+    assert passed["run_config"] == {**config.to_dict(), "resume": False, "force": False}
+    assert notebook_config(passed["run_config"], experiment="alexnet", epochs=99) == config
 
 
 @pytest.mark.parametrize("values, message", [
@@ -164,7 +177,7 @@ def test_dry_run_prints_the_resolved_full_profile_and_trains_nothing(tmp_path):
 def test_the_quick_profile_fits_every_network_and_tunes_only_the_runs_from_scratch():
     quick = load_profile("quick")
     for experiment, seed in quick.runs():
-        config = quick.config(experiment, seed)
+        config = resolve(quick.config(experiment, seed))
         model = build_model(experiment, num_classes=10, random_weights=True)
         assert config.image_size >= model.min_image_size, experiment  # GoogLeNet's side classifiers
         if spec(experiment).pretrained:  # cannot be checked offline: the published recipe, unchanged

@@ -15,7 +15,7 @@ from labutils.augment import CIFAR10_MEAN, CIFAR10_STD, BatchTransform
 from labutils.data import make_fake_dataset
 from labutils.loader import BatchLoader
 from labutils.predictions import read_predictions
-from labutils.results import RunFolder
+from labutils.run_folder import RunFolder
 from labutils.runtime.runtime import default_runtime
 
 CPU = default_runtime(torch.device("cpu"))
@@ -83,14 +83,15 @@ def test_metrics_agree_with_one_process_of_the_same_global_batch(runs):
 
 def test_torchrun_processes_read_the_resolved_config_from_a_file(tmp_path, monkeypatch):
     """What a notebook or the lab starts with nproc_per_node > 1: every process reads one JSON config."""
-    from labutils.__main__ import _config, build_parser
+    from labutils.cli import build_parser, run_config
+    from labutils.resolve import resolve
     from labutils.experiment import run_experiment_with_torchrun
 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     leftovers = lambda: set(Path(tempfile.gettempdir()).glob("labutils-run-*.json"))
     before = leftovers()
-    config = _config(build_parser().parse_args([*ARGS, "--epochs", "1", "--warmup-epochs", "0.5",
-                                                "--out", str(tmp_path / "run")])).resolved()
+    config = resolve(run_config(build_parser().parse_args([*ARGS, "--epochs", "1", "--warmup-epochs", "0.5",
+                                                           "--out", str(tmp_path / "run")])))
     metrics = run_experiment_with_torchrun(config, nproc_per_node=2)
     assert metrics["status"] == "complete" and metrics["processes"] == 2
     written = json.loads(RunFolder(tmp_path / "run").config.read_text())

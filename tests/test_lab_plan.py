@@ -9,16 +9,17 @@ import pytest
 import torch
 from cli import run_cli
 
+from labutils.resolve import resolve
 from labutils.lab.plan import estimate_cpu_seconds, fmt_clock
 from labutils.lab.profiles import load_profile
 
 
 def test_cpu_estimates() -> None:
     full = load_profile("full")
-    total = sum(estimate_cpu_seconds(full.config(e, s)) for e, s in full.runs())
+    total = sum(estimate_cpu_seconds(resolve(full.config(e, s))) for e, s in full.runs())
     assert total > 24 * 3600  # days on a CPU: the lab says so before starting
     smoke = load_profile("smoke")
-    assert sum(estimate_cpu_seconds(smoke.config(e, s)) for e, s in smoke.runs()) < 5 * 60
+    assert sum(estimate_cpu_seconds(resolve(smoke.config(e, s))) for e, s in smoke.runs()) < 5 * 60
     assert fmt_clock(83) == "1m23s" and fmt_clock(720) == "12m" and fmt_clock(7500) == "2h05m"
 
 

@@ -17,7 +17,8 @@ import torch
 import yaml
 from cli import run_cli
 
-from labutils.data import default_workers, split_sizes
+from labutils.data import split_sizes
+from labutils.resolve import default_workers, resolve
 from labutils.lab.notebooks import TRAIN_NOTEBOOK
 from labutils.lab.profiles import PROFILE_DIR, load_profile
 from labutils.lab.render import find_browser
@@ -27,7 +28,7 @@ from labutils.recipe import default_batch_size, recipe_for
 from labutils.report.filters import first_layer_filters, roughness
 from labutils.report.format import NBSP, fmt_pct, fmt_rate
 from labutils.report.runs import LABELS
-from labutils.results import METRICS_FIELDS
+from labutils.run_folder import METRICS_FIELDS
 from labutils.runtime.device import pick_device
 
 labutils = run_cli  # python -m labutils ARGS, as a user types it
@@ -116,7 +117,8 @@ def test_smoke_run_folders_are_complete(smoke: dict, experiment: str) -> None:
     assert len((folder / "history.csv").read_text().strip().splitlines()) == 1 + metrics["epochs"]
     assert (folder / "best.pt").stat().st_size > 0
     # The run used what the profile and RunConfig's defaults say, nothing else.
-    expected = {**load_profile("smoke").config(experiment, 0, smoke["root"] / "runs").to_dict(), "out": str(folder)}
+    expected = {**resolve(load_profile("smoke").config(experiment, 0, smoke["root"] / "runs")).to_dict(),
+                "out": str(folder)}
     written = json.loads((folder / "config.json").read_text())
     runtime = {"precision", "memory_format", "data_placement", "host_sync_every"}  # resolved when the run starts
     assert {k: v for k, v in written.items() if k not in runtime} == {k: v for k, v in expected.items()

@@ -14,7 +14,7 @@ from labutils.report.filters import (
     first_layer_filters,
     roughness,
 )
-from labutils.results import RunFolder
+from labutils.run_folder import RunFolder
 
 
 def test_first_layer_filters_and_their_roughness(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import signal
 import pytest
 from cli import start_cli
 
-from labutils.results import RunFolder, load_checkpoint
+from labutils.run_folder import RunFolder, load_checkpoint
 
 ARGS = ["train", "--experiment", "alexnet", "--dataset", "fake", "--image-size", "64", "--epochs", "3",
         "--batch-size", "16", "--train-samples", "64", "--val-samples", "32", "--test-samples", "32",

@@ -19,8 +19,8 @@ from cli import start_cli as _start
 
 from labutils.__main__ import main
 from labutils.errors import LabError
-from labutils.lab.folder_lock import LOCK_NAME
-from labutils.results import RunFolder
+from labutils.run_folder.lock import LOCK_NAME
+from labutils.run_folder import RunFolder
 
 TINY = ["--experiment", "alexnet", "--dataset", "fake", "--image-size", "64", "--epochs", "1", "--batch-size", "16",
         "--train-samples", "32", "--val-samples", "16", "--test-samples", "16", "--workers", "0", "--no-progress"]
@@ -94,13 +94,31 @@ def test_lab_refuses_before_training_when_a_run_file_is_unreadable(capsys, tmp_p
 
 def test_leftover_temporaries_are_removed_when_the_folder_is_opened(capsys, tmp_path, complete_run):
     run = _copy(complete_run, tmp_path / "run")
-    leftovers = [run.path / ".last.pt.k9x2.tmp", run.path / ".metrics.json.a1b2.tmp"]
+    leftovers = [run.path / ".labutils-last.pt.k9x2.tmp", run.path / ".labutils-metrics.json.a1b2.tmp"]
     for path in leftovers:
         path.write_bytes(b"half a checkpoint")
-    (run.path / "notes.txt").write_text("mine")
+    (run.path / ".notes.tmp").write_text("mine, not the lab's")
     _exits(capsys, ["train", *TINY, "--out", str(run.path)], 2, "already holds a complete run")
     assert not any(path.exists() for path in leftovers)
-    assert (run.path / "notes.txt").exists() and run.is_complete()
+    assert (run.path / ".notes.tmp").read_text() == "mine, not the lab's" and run.is_complete()
+
+
+@pytest.mark.parametrize("name, content", [("notes.txt", "mine"), ("config.json", '{"learning_rate": 3}'),
+                                           ("metrics.json", '{"my_score": 0.9}')])
+def test_a_folder_holding_the_users_own_files_is_refused_and_they_survive(capsys, tmp_path, name, content):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / name).write_text(content)
+    err = _exits(capsys, ["train", *TINY, "--out", str(out)], 2, name, "--force")
+    assert "did not write" in err or "metrics.json" in err
+    assert (out / name).read_text() == content
+
+
+def test_kill_after_the_final_metrics_leaves_no_last_pt_once_the_folder_is_next_opened(capsys, tmp_path, complete_run):
+    run = _copy(complete_run, tmp_path / "run")
+    run.last.write_bytes(b"the resumable state a kill -9 left behind")  # complete, and last.pt still there
+    _exits(capsys, ["train", *TINY, "--out", str(run.path)], 2, "already holds a complete run")
+    assert not run.last.exists() and run.is_complete()
 
 
 def test_a_second_process_on_a_run_folder_is_refused_naming_the_first(tmp_path):
@@ -156,7 +174,7 @@ def test_a_full_disk_while_saving_a_checkpoint_is_one_line(capsys, tmp_path, mon
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         real_fsync(fd)
 
-    monkeypatch.setattr("labutils.results.os.fsync", fsync_on_a_full_disk)
+    monkeypatch.setattr("labutils.run_folder.files.os.fsync", fsync_on_a_full_disk)
     _exits(capsys, ["train", *TINY, "--out", str(tmp_path)], 2, "no space left", "best.pt")
     assert RunFolder(tmp_path).status().startswith("failed: no space left")
     assert not list(tmp_path.glob("*.tmp"))

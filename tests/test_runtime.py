@@ -7,6 +7,7 @@ from torch import nn
 import labutils.runtime.runtime as runtime_module
 from labutils.errors import LabError
 from labutils.experiment import RunConfig
+from labutils.train_module import training_loss
 from labutils.runtime.runtime import (
     CPU_SYNC_EVERY,
     PROBE_MARGIN,
@@ -31,7 +32,8 @@ class _SmallConvNet(nn.Module):
 
 
 def _target(run_steps=10 * PROBE_MIN_RUN_STEPS):
-    return ProbeTarget(_SmallConvNet(), nn.CrossEntropyLoss(), batch_size=4, image_size=16, run_steps=run_steps)
+    return ProbeTarget(_SmallConvNet(), nn.CrossEntropyLoss(), training_loss, batch_size=4, image_size=16,
+                       run_steps=run_steps)
 
 
 def test_cpu_defaults_are_resident_images_in_fp32_and_workers_on_request():
@@ -85,7 +87,7 @@ def test_the_probe_times_every_candidate_and_keeps_fp32_unless_another_is_clearl
     target = _target()
     before = [p.detach().clone() for p in target.model.parameters()]
     rng = torch.get_rng_state()
-    result = probe_precision(target.model, target.criterion, 4, 16, CPU)
+    result = probe_precision(target, CPU)
     rates, speedup = result["images_per_s"], result["speedup"]
     assert set(rates) == set(speedup) == {"fp32", "bf16", "bf16+channels_last"} and all(r > 0 for r in rates.values())
     assert speedup["fp32"] == 1.0

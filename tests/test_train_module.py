@@ -22,7 +22,7 @@ from labutils.predictions import (
     make_predictions,
     read_predictions,
 )
-from labutils.results import HISTORY_FIELDS, METRICS_FIELDS, RunFolder, load_checkpoint
+from labutils.run_folder import HISTORY_FIELDS, METRICS_FIELDS, RunFolder, load_checkpoint
 from labutils.runtime.runtime import Runtime, default_runtime
 from labutils.test_module import evaluate, test_model
 from labutils.train_module import (

@@ -1,5 +1,5 @@
-"""The repository opens as a VS Code project: ``.vscode/`` reads as VS Code reads it (JSON with
-comments), every launch configuration is a command line the project's own parser accepts, no
+"""The repository opens as a VS Code project: ``.vscode/`` reads as VS Code reads it (
+plain JSON), every launch configuration is a command line the project's own parser accepts, no
 file holds a path of one machine, and the configurations run (and stop at a breakpoint) as written."""
 
 from __future__ import annotations
@@ -16,21 +16,20 @@ from pathlib import Path
 
 import pytest
 
-from labutils.__main__ import build_parser
+from labutils.cli import build_parser, run_config
 from labutils.errors import LabError
 from labutils.lab.profiles import load_profile
-from labutils.lab.vscode import (
+from labutils.report.vscode import (
     LAUNCH_FILE,
     MODULE,
     VSCODE_DIR,
     launch_configurations,
     launch_rows,
-    read_jsonc,
-    strip_jsonc,
+    read_launch_file,
 )
 from labutils.models import LAB_EXPERIMENTS, spec
 from labutils.report.runs import LABELS
-from labutils.results import RunFolder
+from labutils.run_folder import RunFolder
 
 ROOT = Path(__file__).resolve().parent.parent
 VSCODE = ROOT / VSCODE_DIR
@@ -41,34 +40,24 @@ WORKSPACE_VARIABLES = {"workspaceFolder", "fileDirname"}
 CONFIGURATIONS = launch_configurations(ROOT)
 
 
-# --- reading JSON with comments ----------------------------------------------------------
-
-def test_jsonc_comments_and_trailing_commas_go_strings_stay() -> None:
-    text = """{
-      // a comment with "quotes" and a trailing comma,
-      "url": "https://example.org/a//b", /* a block
-      comment */ "escaped": "a \\" // not a comment",
-      "slashes": "/* not a comment either */",
-      "list": [1, 2, /* three */],
-    }"""
-    assert json.loads(strip_jsonc(text)) == {
-        "url": "https://example.org/a//b", "escaped": 'a " // not a comment',
-        "slashes": "/* not a comment either */", "list": [1, 2],
-    }
-
+# --- reading the files -------------------------------------------------------------------
 
 def test_a_broken_file_is_one_clear_error(tmp_path: Path) -> None:
-    broken = tmp_path / "settings.json"
+    broken = tmp_path / "launch.json"
     broken.write_text('{\n  "a": 1\n  "b": 2\n}\n')
-    with pytest.raises(LabError, match=r"settings.json is not valid JSON.*line 3"):
-        read_jsonc(broken)
+    with pytest.raises(LabError, match=r"launch.json is not valid JSON.*line 3"):
+        read_launch_file(broken)
     with pytest.raises(LabError, match="cannot read"):
-        read_jsonc(tmp_path / "missing.json")
+        read_launch_file(tmp_path / "missing.json")
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text())
 
 
 @pytest.mark.parametrize("name", FILES)
-def test_each_file_reads_as_json_with_comments(name: str) -> None:
-    assert isinstance(read_jsonc(VSCODE / name), dict)
+def test_each_file_is_plain_json(name: str) -> None:
+    assert isinstance(read_json(VSCODE / name), dict)
 
 
 def test_the_vscode_folder_is_not_ignored_by_git() -> None:
@@ -117,20 +106,20 @@ def test_the_path_check_catches_machine_paths() -> None:
 
 @pytest.mark.parametrize("name", FILES)
 def test_no_file_holds_a_path_of_one_machine(name: str) -> None:
-    assert machine_paths(read_jsonc(VSCODE / name)) == []
+    assert machine_paths(read_json(VSCODE / name)) == []
     assert str(ROOT) not in (VSCODE / name).read_text()
 
 
 # --- settings and extensions ------------------------------------------------------------
 
 def test_the_interpreter_is_the_venv_that_make_setup_makes() -> None:
-    settings = read_jsonc(VSCODE / "settings.json")
+    settings = read_json(VSCODE / "settings.json")
     venv = re.search(r"^VENV\s*\?=\s*(\S+)", (ROOT / "Makefile").read_text(), re.MULTILINE).group(1)
     assert settings["python.defaultInterpreterPath"] == f"{WORKSPACE}/{venv}/bin/python"
 
 
 def test_pytest_runs_with_the_repository_configuration() -> None:
-    settings = read_jsonc(VSCODE / "settings.json")
+    settings = read_json(VSCODE / "settings.json")
     assert settings["python.testing.pytestEnabled"] is True
     assert settings["python.testing.unittestEnabled"] is False
     assert settings["python.testing.pytestArgs"] == []  # pyproject.toml's [tool.pytest.ini_options] decide
@@ -139,7 +128,7 @@ def test_pytest_runs_with_the_repository_configuration() -> None:
 
 
 def test_the_python_debugger_and_jupyter_extensions_are_recommended() -> None:
-    recommended = read_jsonc(VSCODE / "extensions.json")["recommendations"]
+    recommended = read_json(VSCODE / "extensions.json")["recommendations"]
     assert {"ms-python.python", "ms-python.debugpy", "ms-toolsai.jupyter"} <= set(recommended)
 
 
@@ -147,7 +136,7 @@ def test_the_python_debugger_and_jupyter_extensions_are_recommended() -> None:
 
 @pytest.mark.parametrize("config", CONFIGURATIONS, ids=lambda c: c.name)
 def test_each_configuration_parses_with_the_project_parser(config, capsys) -> None:
-    raw = next(c for c in read_jsonc(VSCODE / LAUNCH_FILE)["configurations"] if c["name"] == config.name)
+    raw = next(c for c in read_json(VSCODE / LAUNCH_FILE)["configurations"] if c["name"] == config.name)
     assert (raw["type"], raw["request"], raw["module"], raw["cwd"], raw["justMyCode"]) == \
         ("debugpy", "launch", MODULE, WORKSPACE, True), config.name
     try:
@@ -166,7 +155,7 @@ def _train_configurations() -> dict[str, tuple]:
         args = build_parser().parse_args(list(config.args))
         if args.command == "train":
             assert args.experiment not in configs, f"two configurations train {args.experiment}"
-            configs[args.experiment] = (config, args)
+            configs[args.experiment] = (config, run_config(args))
     return configs
 
 
@@ -293,7 +282,7 @@ def _first_line_of_train_model() -> tuple[Path, int]:
 def test_f5_stops_at_a_breakpoint_in_train_model_and_the_run_completes(tmp_path: Path) -> None:
     pytest.importorskip("debugpy")
     config, args = _train_configurations()["alexnet"]
-    raw = next(c for c in read_jsonc(VSCODE / LAUNCH_FILE)["configurations"] if c["name"] == config.name)
+    raw = next(c for c in read_json(VSCODE / LAUNCH_FILE)["configurations"] if c["name"] == config.name)
     source, line = _first_line_of_train_model()
     adapter = DebugAdapter()
     try:

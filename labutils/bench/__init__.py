@@ -26,6 +26,5 @@ The modules, in the order a run uses them:
 """
 
 from .command import run_bench
-from .settings import add_arguments
 
-__all__ = ["add_arguments", "run_bench"]
+__all__ = ["run_bench"]

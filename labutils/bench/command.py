@@ -10,9 +10,10 @@ import time
 from pathlib import Path
 
 import torch
+import torchvision
 
 from .. import flops
-from ..results import atomic_write_json
+from ..run_folder import atomic_write_json
 from ..runtime.device import device_name, pick_device
 from .estimate import check_targets, full_profile_estimate, read_full_profile
 from .measure import bench_model, scaling_sweep
@@ -71,7 +72,7 @@ def report_header(device: torch.device, settings: BenchSettings) -> dict:
         "device": device_name(device),
         "device_type": device.type,
         "torch": torch.__version__,
-        "torchvision": _torchvision_version(),
+        "torchvision": torchvision.__version__,
         "cuda": torch.version.cuda if on_cuda else None,
         "cudnn": torch.backends.cudnn.version() if on_cuda else None,
         "cpu_count": os.cpu_count(),
@@ -85,14 +86,6 @@ def report_header(device: torch.device, settings: BenchSettings) -> dict:
         "precision": {},
         "complete": False,
     }
-
-
-def _torchvision_version() -> str | None:
-    try:
-        import torchvision
-    except ImportError:
-        return None
-    return torchvision.__version__
 
 
 def _finite(value):

@@ -8,6 +8,8 @@ from .. import models
 from ..config import RunConfig
 from ..data import split_sizes
 from ..errors import LabError
+from ..lab.profiles import load_profile
+from ..resolve import resolve
 
 # Targets of the issue (figures to compare with, not assertions).
 GPU_MIN_SPEEDUP = 20.0
@@ -20,14 +22,12 @@ def read_full_profile(name: str = "full") -> dict:
     """What the profile runs, per experiment: epochs and image counts, as the lab resolves them
     (``Profile.config``); RunConfig's defaults for the lab's five experiments when it cannot be read."""
     try:
-        from ..lab.profiles import load_profile  # needs PyYAML
-
         profile = load_profile(name)
         seeds, source = len(profile.seeds), str(profile.path)
-        configs = [profile.config(e, profile.seeds[0]) for e in profile.experiments]
-    except (LabError, OSError, ImportError) as error:
+        configs = [resolve(profile.config(e, profile.seeds[0])) for e in profile.experiments]
+    except (LabError, OSError) as error:
         seeds, source = 1, f"defaults ({error})"
-        configs = [RunConfig(experiment=e).resolved() for e in models.LAB_EXPERIMENTS]
+        configs = [resolve(RunConfig(experiment=e)) for e in models.LAB_EXPERIMENTS]
     runs = {}
     for config in configs:
         train, val, test = split_sizes("cifar10", config.val_fraction, config.train_samples, config.val_samples,

@@ -10,16 +10,18 @@ from __future__ import annotations
 import statistics
 
 import torch
+from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
+from torchvision import transforms
 
 from .. import models
 from ..augment import IMAGENET_MEAN, IMAGENET_STD
 from ..data import ImageSet, make_fake_dataset
+from ..handout import HANDOUT_BATCH, HANDOUT_LR, HANDOUT_MOMENTUM, HANDOUT_WEIGHT_DECAY
 from ..runtime.device import peak_memory_mb
 from ..test_module import main_logits
 from ..train_module import training_loss
-from .settings import HANDOUT_BATCH
 from .timing import TimedBatches, free_memory
 
 
@@ -36,14 +38,10 @@ class HandoutImages(Dataset):
         return len(self.labels)
 
     def __getitem__(self, index: int):
-        from PIL import Image
-
         return self.transform(Image.fromarray(self.images[index])), self.labels[index]
 
 
 def handout_transform(image_size: int):
-    from torchvision import transforms
-
     return transforms.Compose([
         transforms.Resize(round(image_size * 256 / 224)),  # 256 at 224
         transforms.RandomCrop(image_size),
@@ -64,7 +62,8 @@ def measure_handout(experiment: str, device: torch.device, image_size: int, warm
     loader = DataLoader(HandoutImages(data, handout_transform(image_size)), batch_size=batch_size,
                         shuffle=True, num_workers=workers)
     criterion = nn.CrossEntropyLoss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9, weight_decay=5e-4)
+    optimizer = torch.optim.SGD(model.parameters(), lr=HANDOUT_LR, momentum=HANDOUT_MOMENTUM,
+                                weight_decay=HANDOUT_WEIGHT_DECAY)
     model.train()
     rates = []
     for _ in range(repeats):

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from .report import VERDICTS, fmt, table
-from .settings import HANDOUT_BATCH
+from ..handout import HANDOUT_BATCH
 
 
 def _load(path: Path) -> dict | None:

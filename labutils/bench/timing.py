@@ -22,8 +22,10 @@ import torch
 from torch import nn
 
 from .. import models
+from ..augment import CIFAR10_MEAN, CIFAR10_STD, BatchTransform
 from ..data import DataSplits, make_fake_dataset
-from ..experiment import RunConfig, make_loaders, place_model
+from ..config import RunConfig
+from ..experiment import make_loaders, place_model
 from ..recipe import make_optimizer, make_scheduler, recipe_for
 from ..runtime.device import (
     is_out_of_memory,
@@ -38,7 +40,8 @@ from ..runtime.runtime import (
     default_runtime,
     resolve_runtime,
 )
-from ..train_module import NonFiniteLossError, train_model
+from ..errors import NonFiniteLossError
+from ..train_module import train_model, training_loss
 
 OUT_OF_MEMORY = "out of memory"
 
@@ -149,7 +152,7 @@ def bench_runtime(experiment: str, device: torch.device, precision: str, batch_s
     spec = models.spec(experiment)
     smoothing = recipe_for(experiment, spec.family, spec.pretrained).label_smoothing
     network = models.build_model(experiment, random_weights=True)
-    probe = ProbeTarget(network, nn.CrossEntropyLoss(label_smoothing=smoothing), batch_size, image_size,
+    probe = ProbeTarget(network, nn.CrossEntropyLoss(label_smoothing=smoothing), training_loss, batch_size, image_size,
                         PROBE_MIN_RUN_STEPS, experiment)
     return resolve_runtime(device, precision, probe=probe)
 
@@ -214,8 +217,6 @@ def measure_ours(experiment: str, runtime: Runtime, batch_size: int, image_size:
 def augmentation_ms_per_image(device: torch.device, batch_size: int, image_size: int) -> float:
     """Milliseconds per image of the lab's training augmentation (``BatchTransform``), best of 5;
     on a CPU in one thread, as a loader worker runs it: the CPU time a batch costs the machine."""
-    from ..augment import CIFAR10_MEAN, CIFAR10_STD, BatchTransform
-
     transform = BatchTransform(image_size, CIFAR10_MEAN, CIFAR10_STD, train=True,
                                channels_last=default_runtime(device).channels_last)
     images = make_fake_dataset(num_train=batch_size, num_test=1)[0].images.to(device)

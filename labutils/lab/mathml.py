@@ -12,6 +12,8 @@ from __future__ import annotations
 import html
 import re
 
+from latex2mathml.converter import convert
+
 # $$display$$ first, then $inline$ (not \$, not "$ 5", not a price like "$5"): as MathJax reads them.
 MATH = re.compile(r"\$\$(?P<display>.+?)\$\$|(?<![\\$\w])\$(?=\S)(?P<inline>[^$\n]+?)(?<=\S)\$(?![\w$])",
                   re.DOTALL)
@@ -20,8 +22,6 @@ CODE = re.compile(r"(`+)(?:.+?)\1", re.DOTALL)
 
 def formula(latex: str, display: bool) -> str:
     """One formula as a ``<math>`` element; the TeX itself (escaped) when it cannot be converted."""
-    from latex2mathml.converter import convert
-
     try:
         return convert(latex.strip(), display="block" if display else "inline")
     except Exception:  # noqa: BLE001 (latex2mathml raises many kinds for TeX it does not know: show the source)
@@ -46,12 +46,6 @@ def markdown_to_mathml(markdown: str) -> str:
 
 def notebook_to_mathml(notebook) -> None:
     """Convert the formulas of a notebook's markdown cells and markdown outputs, in place."""
-    try:
-        import latex2mathml  # noqa: F401
-    except ImportError as error:
-        from ..errors import LabError
-
-        raise LabError("the report's formulas need latex2mathml: pip install -r requirements.txt") from error
     for cell in notebook.cells:
         if cell.get("cell_type") == "markdown":
             cell.source = markdown_to_mathml(cell.source)

@@ -15,7 +15,7 @@ KERNEL = "python3"  # inside a venv, jupyter_client runs it with the venv's own 
 
 def execute(notebook: Path, output: Path, parameters: dict[str, Any], echo: bool) -> None:
     """Run ``notebook`` with ``parameters`` into ``output``, in the notebooks folder like Jupyter."""
-    import papermill
+    import papermill  # noqa: PLC0415 (optional and heavy: only the lab and the report run notebooks)
 
     output.parent.mkdir(parents=True, exist_ok=True)
     # stdout_file/stderr_file pass the notebook's prints and progress bars through as they come;

@@ -11,8 +11,14 @@ import sys
 import time
 from pathlib import Path
 
+from ..catalog import spec
 from ..config import RunConfig
-from ..data import split_sizes
+from ..data import fingerprint, split_sizes
+from ..flops import training_flops
+from ..resolve import resolve
+from ..run_folder import COMPLETE, RunFolder
+from ..run_folder.identity import DATA_KEY, differences
+from ..runtime.device import pick_device
 from .profiles import Profile
 
 # Training images per second on a CPU at 224x224 (2 cores, batch 16, measured), per model
@@ -44,15 +50,11 @@ def fmt_clock(seconds: float) -> str:
 
 @functools.cache
 def _training_flops(experiment: str, image_size: int) -> int:
-    from ..flops import training_flops
-
     return training_flops(experiment, image_size)
 
 
 def estimate_cpu_seconds(config: RunConfig) -> float | None:
     """How long one run takes on a 2-core CPU (None when the dataset's size is unknown)."""
-    from ..models import spec
-
     sizes = split_sizes(config.dataset, config.val_fraction, config.train_samples, config.val_samples,
                         config.test_samples)
     if sizes is None:
@@ -67,8 +69,6 @@ def estimate_cpu_seconds(config: RunConfig) -> float | None:
 
 
 def _trains_on_cpu(config: RunConfig) -> bool:
-    from ..runtime.device import pick_device
-
     return pick_device(config.device).type == "cpu"
 
 
@@ -117,18 +117,39 @@ def check_duration(profile: Profile, plan: dict[tuple[str, int], RunConfig], yes
     return False
 
 
+# A run's state before the lab trains: complete (kept), resume (an unfinished run of these settings),
+# train (nothing there yet), or "stale: what differs" (made with other settings: kept only if asked).
+RESUME, TRAIN, STALE = "resume", "train", "stale"
+
+
+def run_state(config: RunConfig) -> str:
+    """What the lab will do with ``config``'s run folder (see the states above)."""
+    folder = RunFolder(config.run_dir)
+    complete = folder.is_complete()
+    if not complete and not folder.last.exists():
+        return TRAIN
+    asked = {**config.to_dict(), DATA_KEY: _fingerprint(config.dataset, config.data_root)}
+    changed = differences(folder.recorded_run(), asked)
+    if changed:
+        return f"{STALE}: {'; '.join(changed)}"
+    return COMPLETE if complete else RESUME
+
+
+@functools.cache
+def _fingerprint(dataset: str, data_root: str) -> str | None:
+    return fingerprint(dataset, data_root)
+
+
 def resolve_plan(profile: Profile, runs_dir: Path) -> dict[tuple[str, int], RunConfig]:
     """Every run of ``profile``, resolved completely (what each run will really use)."""
-    return {(e, s): profile.config(e, s, runs_dir) for e, s in profile.runs()}
+    return {(e, s): resolve(profile.config(e, s, runs_dir)) for e, s in profile.runs()}
 
 
-def print_plan(profile: Profile, plan: dict[tuple[str, int], RunConfig]) -> None:
-    """``lab --dry-run``: each run's resolved settings and estimated time; trains nothing."""
-    from ..runtime.device import pick_device
-
+def print_plan(profile: Profile, plan: dict[tuple[str, int], RunConfig], states: dict[tuple[str, int], str]) -> None:
+    """``lab --dry-run``: each run's resolved settings, state and estimated time; trains nothing."""
     print(f"lab: profile '{profile.name}' ({_shown(profile.path)}): {profile.description}")
     headers = ["run", "dataset", "train / val / test", "size", "epochs", "batch", "lr", "device", "CPU estimate",
-               "run folder"]
+               "run folder", "state"]
     rows = []
     for (experiment, seed), config in plan.items():
         sizes = split_sizes(config.dataset, config.val_fraction, config.train_samples, config.val_samples,
@@ -138,7 +159,7 @@ def print_plan(profile: Profile, plan: dict[tuple[str, int], RunConfig]) -> None
         rows.append([f"{experiment} seed {seed}", config.dataset, counts, f"{config.image_size}px",
                      str(config.epochs), str(config.batch_size), f"{config.lr:.3g}",
                      pick_device(config.device).type, fmt_clock(estimate) if estimate is not None else "?",
-                     _shown(config.out)])
+                     _shown(config.out), states[(experiment, seed)]])
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     for row in [headers, *rows]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())

@@ -10,19 +10,22 @@ A profile is a YAML file in ``notebooks/profiles/``::
     overrides: {googlenet: {batch_size: 64}}         # optional, per experiment
 
 A field the profile leaves out takes ``RunConfig``'s default (``config.py``), never anything
-else: ``Profile.config`` resolves a run completely, and that is what the lab runner passes on.
-Every (experiment, seed) pair is checked with ``RunConfig.from_dict`` when the profile is
-loaded, so a typo fails before the first experiment trains, not after the third.
+else: ``Profile.config`` gives a run's options (``lab/plan.py`` resolves them against the machine),
+and that is what the lab runner passes on. The command line may narrow a profile to some of its
+experiments and set any key for every run (``Profile.narrowed``). Every (experiment, seed) pair
+is checked with ``RunConfig.from_dict`` when the profile is loaded, so a typo fails before the
+first experiment trains, not after the third.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ..catalog import EXPERIMENTS
 from ..config import NOT_IN_PROFILE, PROFILE_KEYS, RunConfig, run_dir
 from ..errors import LabError, did_you_mean
 from .notebooks import NOTEBOOK_DIR
@@ -42,6 +45,8 @@ class Profile:
     defaults: dict[str, Any]
     overrides: dict[str, dict[str, Any]]
     path: Path
+    forced: dict[str, Any] = field(default_factory=dict)  # the command line's --set: over everything else
+    notes: tuple[str, ...] = ()  # what was read but left aside, said once by the lab
 
     def runs(self) -> list[tuple[str, int]]:
         """(experiment, seed) pairs in the order the lab runs them: all experiments of seed 0 first."""
@@ -50,15 +55,38 @@ class Profile:
     def parameters(self, experiment: str, seed: int) -> dict[str, Any]:
         """The RunConfig fields this profile sets for one run (the rest take RunConfig's defaults)."""
         return {"experiment": experiment, "seed": seed, "dataset": self.dataset,
-                **self.defaults, **self.overrides.get(experiment, {})}
+                **self.defaults, **self.overrides.get(experiment, {}), **self.forced}
 
     def config(self, experiment: str, seed: int, runs: str | Path = "runs") -> RunConfig:
-        """One run, resolved completely: profile, overrides, RunConfig's defaults, then the machine's
-        (batch size, learning rate, workers); its folder under ``runs`` and an absolute data root."""
+        """One run's options: profile, overrides, the command line's --set, RunConfig's defaults;
+        its folder under ``runs`` and an absolute data root (the machine's defaults still None)."""
         config = RunConfig.from_dict(self.parameters(experiment, seed))
         config.out = str(self.run_dir(runs, experiment, seed))
         config.data_root = str(self._data_root(config.data_root))
-        return config.resolved()
+        return config
+
+    def narrowed(self, experiments: tuple[str, ...] | None = None, settings: dict[str, str] | None = None) -> Profile:
+        """This profile for the command line's ``--experiments A,B`` and ``--set KEY=VALUE``: some of its
+        experiments only, and keys set for every run (each value read as YAML: 3, 0.01, null, true)."""
+        profile = self
+        if experiments:
+            unknown = [e for e in experiments if e not in self.experiments]
+            if unknown:
+                raise LabError(f"--experiments: profile '{self.name}' has no {', '.join(unknown)}; "
+                               f"its experiments: {', '.join(self.experiments)}")
+            profile = replace(profile, experiments=tuple(e for e in self.experiments if e in experiments))
+        forced = {}
+        for key, text in (settings or {}).items():
+            value = _setting(key, text)
+            if key == "dataset":
+                profile = replace(profile, dataset=value)
+            elif key == "seeds":
+                profile = replace(profile, seeds=_seeds(value, "--set seeds"))
+            else:
+                forced[key] = value
+        profile = replace(profile, forced=forced)
+        _check_runs(profile, "--set" if forced else f"profile {self.path.name}")
+        return profile
 
     def run_dir(self, runs: str | Path, experiment: str, seed: int) -> Path:
         return run_dir(runs, self.name, experiment, seed)
@@ -91,8 +119,6 @@ def profile_path(name: str | Path, directory: Path = PROFILE_DIR) -> Path:
 
 def load_profile(name: str, directory: Path = PROFILE_DIR) -> Profile:
     """Read and check a profile; raise ``LabError`` with one line naming the first problem."""
-    from ..models import EXPERIMENTS
-
     path = profile_path(name, directory)
     try:
         raw = load_unique_keys(path.read_text(encoding="utf-8"))
@@ -108,11 +134,7 @@ def load_profile(name: str, directory: Path = PROFILE_DIR) -> Profile:
         if key not in raw:
             raise LabError(f"{where} lacks '{key}'")
 
-    seeds = raw.get("seeds", [0])
-    if not isinstance(seeds, list) or not seeds or not all(type(s) is int for s in seeds):
-        raise LabError(f"{where}: 'seeds' must be a list of whole numbers, e.g. [0, 1, 2], got {seeds!r}")
-    if len(set(seeds)) != len(seeds):
-        raise LabError(f"{where}: 'seeds' lists a seed twice: {seeds}")
+    seeds = _seeds(raw.get("seeds", [0]), f"{where}: 'seeds'")
 
     experiments = raw["experiments"]
     if not isinstance(experiments, list) or not experiments:
@@ -127,23 +149,54 @@ def load_profile(name: str, directory: Path = PROFILE_DIR) -> Profile:
     defaults = _mapping(raw.get("defaults"), f"{where}: 'defaults'")
     _check_keys(defaults, PROFILE_KEYS, f"{where}: 'defaults'")
     overrides = _mapping(raw.get("overrides"), f"{where}: 'overrides'")
+    notes = []
     for experiment, values in overrides.items():
-        if experiment not in experiments:
-            raise LabError(f"{where}: 'overrides' names '{experiment}', which is not in 'experiments'")
+        if experiment not in EXPERIMENTS:
+            raise LabError(f"{where}: 'overrides' names an unknown experiment '{str(experiment)[:60]}'"
+                           f"{did_you_mean(experiment, EXPERIMENTS)}; choose from: {', '.join(EXPERIMENTS)}")
         _check_keys(_mapping(values, f"{where}: overrides of {experiment}"), PROFILE_KEYS,
                     f"{where}: overrides of {experiment}")
+        if experiment not in experiments:
+            notes.append(f"the overrides of {experiment} are not used: it is not in the profile's experiments")
 
     profile = Profile(
         name=path.stem, description=description_text(raw.get("description"), where),
-        dataset=raw["dataset"], seeds=tuple(seeds), experiments=tuple(experiments),
-        defaults=defaults, overrides={k: dict(v or {}) for k, v in overrides.items()}, path=path,
+        dataset=raw["dataset"], seeds=seeds, experiments=tuple(experiments),
+        defaults=defaults, overrides={k: dict(v or {}) for k, v in overrides.items() if k in experiments}, path=path,
+        notes=tuple(notes),
     )
+    _check_runs(profile, where)
+    return profile
+
+
+def _check_runs(profile: Profile, where: str) -> None:
+    """Every run of ``profile`` through RunConfig's checks; ``LabError`` naming the first bad one."""
     for experiment, seed in profile.runs():
         try:
             RunConfig.from_dict(profile.parameters(experiment, seed))
         except LabError as error:
             raise LabError(f"{where}, {experiment}: {error}") from None
-    return profile
+
+
+def _seeds(value: Any, where: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or not value or not all(type(s) is int for s in value):
+        raise LabError(f"{where} must be a list of whole numbers, e.g. [0, 1, 2], got {str(value)[:60]}")
+    if len(set(value)) != len(value):
+        raise LabError(f"{where} lists a seed twice: {str(value)[:60]}")
+    return tuple(value)
+
+
+def _setting(key: str, text: str) -> Any:
+    """One ``--set KEY=VALUE``: a profile key, its value read as YAML."""
+    valid = [*PROFILE_KEYS, "dataset", "seeds"]
+    if key not in valid:
+        if key in NOT_IN_PROFILE:
+            raise LabError(f"--set {key}: {NOT_IN_PROFILE[key]}")
+        raise LabError(f"--set: unknown key '{key[:60]}'{did_you_mean(key, valid)}; valid keys: {', '.join(valid)}")
+    try:
+        return yaml.safe_load(text) if text else None
+    except yaml.YAMLError:
+        return text
 
 
 def _mapping(value: Any, what: str) -> dict:

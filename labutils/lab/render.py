@@ -17,6 +17,7 @@ MathJax, require.js or mermaid from a CDN). In print, each table and figure stay
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import signal
@@ -25,10 +26,16 @@ import sys
 import tempfile
 from pathlib import Path
 
+import nbformat
+from jinja2 import DictLoader
+from nbconvert import HTMLExporter, PDFExporter
+from traitlets.config import Config
+
 from ..errors import EXIT_FAILED, EXIT_OK, LabError, one_line
-from ..results import atomic_write_bytes
+from ..run_folder import atomic_write_bytes
+from ..run_folder.lock import lock_folder, release_folder
 from ..runtime.interrupt import shielded
-from .folder_lock import lock_folder, release_folder
+from .mathml import notebook_to_mathml
 from .notebooks import REPORT_NOTEBOOK, execute
 from .profiles import Profile, load_profile
 
@@ -68,8 +75,6 @@ REPORT_CSS = """
 
 
 def _exporter_config():
-    from traitlets.config import Config
-
     config = Config()
     # What --no-input does: no code, no In/Out prompts.
     config.TemplateExporter.exclude_input = True
@@ -91,8 +96,6 @@ PORTABLE_TEMPLATE = """{%- extends 'index.html.j2' -%}
 
 def _readable(notebook):
     """A copy of the notebook without stderr streams (warnings and progress bars, not results)."""
-    import copy
-
     notebook = copy.deepcopy(notebook)
     for cell in notebook.cells:
         if cell.get("cell_type") == "code":
@@ -103,12 +106,6 @@ def _readable(notebook):
 
 def render_html(executed_notebook: str | Path, html_path: str | Path) -> Path:
     """Render ``executed_notebook`` to ``html_path`` without its code: one file, figures and formulas included."""
-    import nbformat
-    from jinja2 import DictLoader
-    from nbconvert import HTMLExporter
-
-    from .mathml import notebook_to_mathml
-
     exporter = HTMLExporter(config=_exporter_config(), template_file="portable.html.j2",
                             extra_loaders=[DictLoader({"portable.html.j2": PORTABLE_TEMPLATE})])
     notebook = _readable(nbformat.read(str(executed_notebook), as_version=4))
@@ -165,9 +162,6 @@ def _end(process: subprocess.Popen) -> None:
 
 
 def _print_with_latex(notebook: Path, pdf_path: Path) -> str | None:
-    import nbformat
-    from nbconvert import PDFExporter
-
     try:
         body, _ = PDFExporter(config=_exporter_config()).from_notebook_node(
             _readable(nbformat.read(str(notebook), as_version=4)))
@@ -205,8 +199,6 @@ def render_pdf(html_path: str | Path, pdf_path: str | Path, notebook: str | Path
 
 def report_is_current(spec: Profile, runs_dir: Path, report_dir: Path) -> bool:
     """True when ``report_dir`` holds a report of these runs newer than every file it was made from."""
-    import nbformat
-
     html, executed = report_dir / REPORT_HTML, report_dir / REPORT_EXECUTED
     if not html.exists() or not executed.exists():
         return False
@@ -240,7 +232,7 @@ def render_report(profile: str, runs: str = "runs", report_dir: str = "report") 
     spec = load_profile(profile)  # an unknown name or a missing file fails here, saying what to give
     runs_dir = Path(runs).resolve()
     report_dir = Path(report_dir)
-    lock_folder(report_dir, "--report-dir")  # one report at a time; creates the folder or says why not
+    took = lock_folder(report_dir, "--report-dir")  # one report at a time; creates the folder or says why not
     try:
         for leftover in report_dir.glob(RENDER_TEMP_PATTERN):  # from a process killed while rendering
             shutil.rmtree(leftover, ignore_errors=True)
@@ -248,7 +240,8 @@ def render_report(profile: str, runs: str = "runs", report_dir: str = "report") 
             status, printer = _render_into(spec, runs_dir, Path(work))
             _replace_report(Path(work), report_dir)
     finally:
-        release_folder(report_dir)
+        if took:  # a lab holds its report folder until it ends
+            release_folder(report_dir)
     pdf = f" and {report_dir / REPORT_PDF} (printed by {printer})" if printer else ""
     print(f"report: {report_dir / REPORT_HTML}{pdf}", flush=True)
     return status

@@ -24,49 +24,86 @@ from ..errors import (
     LabError,
     one_line,
 )
-from ..results import RunFolder
-from .folder_lock import lock_folder, make_folder, release_folder, try_lock_folder
+from ..run_folder import COMPLETE, RunFolder
+from ..run_folder.guard import reuse_problem
+from ..run_folder.lock import lock_folder, make_folder, release_folder, try_lock_folder
 from .notebooks import TRAIN_NOTEBOOK, execute
 from .plan import (
+    STALE,
     Progress,
     check_duration,
     estimate_cpu_seconds,
     fmt_clock,
     print_plan,
     resolve_plan,
+    run_state,
 )
 from .profiles import Profile, load_profile
 from .render import REPORT_HTML, render_report, report_is_current
-from .run_guard import reuse_problem
 
 # After a stop, how long the lab waits for the notebook's kernel to let go of its run folder.
 STOPPED_KERNEL_WAIT_S = 10.0
 
 
 def run_lab(profile: str, force: bool = False, runs: str = "runs", report_dir: str = "report",
-            yes: bool = False, nproc_per_node: int = 1, dry_run: bool = False) -> int:
+            yes: bool = False, nproc_per_node: int = 1, dry_run: bool = False,
+            experiments: tuple[str, ...] | None = None, overrides: dict[str, str] | None = None,
+            retrain_stale: bool = False) -> int:
     """Train every run of ``profile`` through ``02_train.ipynb``, then render the report.
 
-    ``profile`` is a shipped profile's name or a path to a .yaml file. Each run is resolved
-    completely (``Profile.config``) and every field is passed to the notebook, so none of the
-    notebook's interactive defaults reaches a lab run. ``nproc_per_node`` > 1 trains each run
-    with DDP over that many processes (GPUs) via torchrun. ``dry_run`` prints the plan only.
+    ``profile`` is a shipped profile's name or a path to a .yaml file; ``experiments`` and
+    ``overrides`` narrow it (``--experiments``, ``--set``). Each run is resolved completely and
+    handed to the notebook whole, so none of the notebook's interactive values reaches a lab run.
+    A complete run is kept only when it was made with the settings asked now; one made with others
+    is stale, and retrained only with ``retrain_stale`` (or ``force``, which retrains every run).
+    The lab holds its profile's run folder and its report folder from the first check to the end,
+    so a second lab on the same profile stops at once. ``nproc_per_node`` > 1 trains each run with
+    DDP via torchrun. ``dry_run`` prints the plan only.
 
     Returns 0 when every run is complete and the report rendered, 1 when a run failed (the
-    report shows which), 2 when the lab would take hours on a CPU and ``yes`` is not set,
-    130 when interrupted (rerun to continue where it stopped).
+    report shows which), 2 for a mistake (stale runs, hours on a CPU without ``yes``), 130 when
+    interrupted (rerun to continue where it stopped).
     """
-    spec = load_profile(profile)
-    runs_dir = Path(runs).resolve()
+    spec = load_profile(profile).narrowed(experiments, overrides)
+    runs_dir, report_path = Path(runs).resolve(), Path(report_dir)
+    for note in spec.notes:
+        print(f"lab: note: {note}", flush=True)
     plan = resolve_plan(spec, runs_dir)
+    states = {key: run_state(config) for key, config in plan.items()}
     if dry_run:
-        print_plan(spec, plan)
+        print_plan(spec, plan, states)
         return EXIT_OK
-    todo = {key: config for key, config in plan.items() if force or not RunFolder(config.run_dir).is_complete()}
+    stale = {key for key, state in states.items() if state.startswith(STALE)}
+    if stale and not (force or retrain_stale):
+        return _refuse_stale(spec, plan, states, stale)
+    todo = {key: config for key, config in plan.items() if force or states[key] != COMPLETE}
     if not check_duration(spec, todo, yes):
         return EXIT_USAGE
-    _check_folders(spec, runs_dir, Path(report_dir), todo, force)
+    lab_folders = (runs_dir / spec.name, report_path)
+    lock_folder(lab_folders[0], "--runs")
+    try:
+        lock_folder(lab_folders[1], "--report-dir")
+        return _run_plan(spec, plan, todo, stale, runs_dir, report_path, force, nproc_per_node)
+    finally:
+        for folder in lab_folders:
+            release_folder(folder)
 
+
+def _refuse_stale(spec: Profile, plan: dict, states: dict, stale: set) -> int:
+    print(f"lab: {len(stale)} complete or unfinished run(s) of profile '{spec.name}' were made with other settings "
+          "than it asks now (recorded -> asked):", file=sys.stderr)
+    for key in sorted(stale, key=list(plan).index):
+        print(f"  {key[0]} seed {key[1]}: {states[key].removeprefix(STALE + ': ')} ({plan[key].run_dir})",
+              file=sys.stderr)
+    print("lab: pass --retrain-stale to train them again with the profile's settings (their results are replaced), "
+          "or --runs DIR to train elsewhere and keep them", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _run_plan(spec: Profile, plan: dict, todo: dict, stale: set, runs_dir: Path, report_dir: Path, force: bool,
+              nproc_per_node: int) -> int:
+    """Train the runs of ``todo`` (the rest of ``plan`` is complete), then render the report."""
+    _check_folders(spec, runs_dir, report_dir, todo, force, stale)
     print(f"lab: profile '{spec.name}': {spec.description}", flush=True)
     skipping = len(plan) - len(todo)
     seeds = f"{len(spec.seeds)} seed{'s' if len(spec.seeds) > 1 else ''}"
@@ -82,17 +119,17 @@ def run_lab(profile: str, force: bool = False, runs: str = "runs", report_dir: s
             accuracy = f"{accuracy:.1%}" if isinstance(accuracy, (int, float)) else "unknown"
             print(f"{tag}: already complete (test acc {accuracy}), skipped; --force trains it again", flush=True)
             continue
-        outcome = _train_one(config, tag, spec.name, force, nproc_per_node, progress)
+        outcome = _train_one(config, tag, force or (experiment, seed) in stale, nproc_per_node, progress)
         if outcome is None:
             return EXIT_INTERRUPTED
         if outcome:
             failed.append((tag, outcome))
 
-    if not todo and report_is_current(spec, runs_dir, Path(report_dir)):
-        print(f"lab: nothing to train, and {Path(report_dir) / REPORT_HTML} is up to date "
-              f"(python -m labutils report --profile {profile} renders it again)", flush=True)
+    if not todo and report_is_current(spec, runs_dir, report_dir):
+        print(f"lab: nothing to train, and {report_dir / REPORT_HTML} is up to date "
+              f"(python -m labutils report --profile {spec.path} renders it again)", flush=True)
         return EXIT_OK
-    report_status = render_report(str(spec.path), runs=str(runs_dir), report_dir=report_dir)
+    report_status = render_report(str(spec.path), runs=str(runs_dir), report_dir=str(report_dir))
     if failed:
         print(f"lab: {len(failed)} of {len(plan)} runs failed (the report lists them):", file=sys.stderr)
         for tag, problem in failed:
@@ -101,20 +138,19 @@ def run_lab(profile: str, force: bool = False, runs: str = "runs", report_dir: s
     return report_status
 
 
-def notebook_parameters(config: RunConfig, profile: str, force: bool, nproc_per_node: int) -> dict[str, Any]:
-    """What papermill passes to ``02_train.ipynb``: every RunConfig field, resolved, and the runner's own."""
+def notebook_parameters(config: RunConfig, force: bool, nproc_per_node: int) -> dict[str, Any]:
+    """What papermill passes to ``02_train.ipynb``: the run's whole resolved config, and the processes."""
     folder = RunFolder(config.run_dir)
-    return {**config.to_dict(), "profile": profile, "force": force,
-            # A run killed half-way (Ctrl-C, a crash) continues from its last epoch.
-            "resume": not force and folder.last.exists(), "nproc_per_node": nproc_per_node}
+    # A run killed half-way (Ctrl-C, a crash) continues from its last epoch.
+    run = {**config.to_dict(), "force": force, "resume": not force and folder.last.exists()}
+    return {"run_config": run, "nproc_per_node": nproc_per_node}
 
 
-def _train_one(config: RunConfig, tag: str, profile: str, force: bool, nproc_per_node: int,
-               progress: Progress) -> str | None:
+def _train_one(config: RunConfig, tag: str, force: bool, nproc_per_node: int, progress: Progress) -> str | None:
     """Run one experiment's notebook: '' when complete, the problem when it failed, None when interrupted."""
     run_dir, folder = config.run_dir, RunFolder(config.run_dir)
-    parameters = notebook_parameters(config, profile, force, nproc_per_node)
-    print(f"{tag}: {'resuming' if parameters['resume'] else 'training'} -> {run_dir}", flush=True)
+    parameters = notebook_parameters(config, force, nproc_per_node)
+    print(f"{tag}: {'resuming' if parameters['run_config']['resume'] else 'training'} -> {run_dir}", flush=True)
     started = time.perf_counter()
     try:
         execute(TRAIN_NOTEBOOK, run_dir / TRAIN_NOTEBOOK.name, parameters, echo=True)
@@ -142,16 +178,18 @@ def _train_one(config: RunConfig, tag: str, profile: str, force: bool, nproc_per
 
 
 def _check_folders(spec: Profile, runs_dir: Path, report_dir: Path, todo: dict[tuple[str, int], RunConfig],
-                   force: bool) -> None:
+                   force: bool, stale: set) -> None:
     """Before training anything: every folder the lab writes can be written, no run folder is in use
-    by another process, and none holds results that only --force may replace (``LabError`` otherwise)."""
+    by another process, and none holds results that only --force (or --retrain-stale, for a stale
+    run) may replace (``LabError`` otherwise)."""
     make_folder(runs_dir / spec.name, "--runs")
     make_folder(report_dir, "--report-dir")
     for experiment, seed in todo:
         folder = RunFolder(spec.run_dir(runs_dir, experiment, seed))
-        lock_folder(folder.path, "--runs")
+        folder.open_for_writing("--runs")  # in use by another process: stops here; tidies what a kill left
         release_folder(folder.path)
-        problem = None if force else reuse_problem(folder, resume=folder.last.exists(), elsewhere="--runs")
+        replaced = force or (experiment, seed) in stale
+        problem = None if replaced else reuse_problem(folder, resume=folder.last.exists(), elsewhere="--runs")
         if problem is not None:
             raise LabError(problem)
 

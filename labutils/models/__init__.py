@@ -1,19 +1,18 @@
-"""The lab's models, and the registry of its experiments.
+"""The lab's models, and how each experiment's network is built.
 
-``build_model("googlenet")`` builds the network of one experiment; ``EXPERIMENTS`` says what
-each one is, ``LAB_EXPERIMENTS`` which five the lab runs (exercises 2 to 5 of the handout).
+``build_model("googlenet")`` builds the network of one experiment (``BUILDERS``); what each
+experiment is (``EXPERIMENTS``, ``LAB_EXPERIMENTS``, ``spec``) comes from ``labutils.catalog``.
 Every model built here has ``min_image_size`` (pixels) and ``weights_source`` attributes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 
 from torch import nn
 
-from labutils.errors import LabError, did_you_mean
+from labutils.catalog import EXPERIMENTS, LAB_EXPERIMENTS, Experiment, spec
 from labutils.models.alexnet import AlexNet
 from labutils.models.conv_block import BasicConv2d
 from labutils.models.googlenet import GoogLeNet, GoogLeNetOutputs
@@ -39,7 +38,8 @@ __all__ = [
     "PAPER_LRN",
     "AlexNet",
     "BasicConv2d",
-    "ExperimentSpec",
+    "BUILDERS",
+    "Experiment",
     "GoogLeNet",
     "GoogLeNetOutputs",
     "Inception",
@@ -63,84 +63,16 @@ BATCH_NORM_REASON = (
 )
 
 
-@dataclass(frozen=True)
-class ExperimentSpec:
-    """One experiment's network.
-
-    ``build(num_classes=...)`` makes it; pretrained builders also take ``random_weights``.
-    ``family`` ("alexnet" or "googlenet") tells training code whether the model returns
-    side-classifier outputs in training mode (GoogLeNets do). ``label`` names it in tables.
-    """
-
-    name: str
-    label: str
-    family: str
-    pretrained: bool
-    description: str
-    build: Callable[..., nn.Module]
-
-
-_SPECS = [
-    ExperimentSpec(
-        "alexnet", "AlexNet", "alexnet", False,
-        "AlexNet as in the handout (64-192-384-256-256), without LRN, trained from scratch",
-        partial(AlexNet, lrn=False),
-    ),
-    ExperimentSpec(
-        "alexnet_lrn", "AlexNet + LRN", "alexnet", False,
-        "AlexNet with the paper's LRN (k=2, n=5, alpha=1e-4, beta=0.75) after the ReLU of "
-        "conv1 and conv2, trained from scratch",
-        partial(AlexNet, lrn=True),
-    ),
-    # The lab trains GoogLeNet with BatchNorm: see BATCH_NORM_REASON. Everything else - stem,
-    # LRN, true 5x5 branches, side classifiers - is the paper's. The paper-exact net without
-    # BN (which does train, thanks to its initialisation) is the extra experiment "googlenet_paper".
-    ExperimentSpec(
-        "googlenet", "GoogLeNet", "googlenet", False,
-        "GoogLeNet as in the paper's Table 1 (stem, true 5x5 branches, two side classifiers), "
-        "with BatchNorm after every convolution, trained from scratch",
-        partial(GoogLeNet, aux_logits=True, batch_norm=True),
-    ),
-    ExperimentSpec(
-        "alexnet_pretrained", "pretrained AlexNet", "alexnet", True,
-        "torchvision AlexNet with ImageNet weights (IMAGENET1K_V1) and a new 10-class head, "
-        "fine-tuned",
-        pretrained_alexnet,
-    ),
-    ExperimentSpec(
-        "googlenet_pretrained", "pretrained GoogLeNet", "googlenet", True,
-        "torchvision GoogLeNet with ImageNet weights (IMAGENET1K_V1), new heads (fc, aux1.fc2, "
-        "aux2.fc2) and transform_input=True, fine-tuned",
-        pretrained_googlenet,
-    ),
-    ExperimentSpec(
-        "googlenet_paper", "GoogLeNet (paper, no BN)", "googlenet", False,
-        "GoogLeNet exactly as in the paper, without BatchNorm (10,334,030 parameters at 10 "
-        "classes); not one of the five lab experiments",
-        partial(GoogLeNet, aux_logits=True, batch_norm=False),
-    ),
-]
-
-#: Every experiment this package can build, by name.
-EXPERIMENTS: dict[str, ExperimentSpec] = {s.name: s for s in _SPECS}
-
-#: The five experiments of the lab, in the order of the handout's conclusion table.
-LAB_EXPERIMENTS = (
-    "alexnet",
-    "alexnet_lrn",
-    "googlenet",
-    "alexnet_pretrained",
-    "googlenet_pretrained",
-)
-
-
-def spec(name: str) -> ExperimentSpec:
-    """The :class:`ExperimentSpec` called ``name``, or a :class:`LabError` listing the names."""
-    try:
-        return EXPERIMENTS[name]
-    except KeyError:
-        raise LabError(f"unknown experiment '{name}'{did_you_mean(name, EXPERIMENTS, cutoff=0.75)}; "
-                       f"choose one of: {', '.join(EXPERIMENTS)}") from None
+#: How each experiment's network is built: ``BUILDERS[name](num_classes=...)``; the pretrained
+#: ones also take ``random_weights``. What each experiment is: ``labutils.catalog``.
+BUILDERS: dict[str, Callable[..., nn.Module]] = {
+    "alexnet": partial(AlexNet, lrn=False),
+    "alexnet_lrn": partial(AlexNet, lrn=True),
+    "googlenet": partial(GoogLeNet, aux_logits=True, batch_norm=True),  # BatchNorm: BATCH_NORM_REASON
+    "alexnet_pretrained": pretrained_alexnet,
+    "googlenet_pretrained": pretrained_googlenet,
+    "googlenet_paper": partial(GoogLeNet, aux_logits=True, batch_norm=False),
+}
 
 
 def build_model(name: str, num_classes: int = 10, random_weights: bool = False) -> nn.Module:
@@ -151,9 +83,10 @@ def build_model(name: str, num_classes: int = 10, random_weights: bool = False) 
     name and :class:`~labutils.errors.WeightsUnavailableError` when weights cannot be had.
     """
     experiment = spec(name)
+    build = BUILDERS[experiment.name]
     if experiment.pretrained:
-        return experiment.build(num_classes=num_classes, random_weights=random_weights)
-    return experiment.build(num_classes=num_classes)
+        return build(num_classes=num_classes, random_weights=random_weights)
+    return build(num_classes=num_classes)
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:

@@ -80,7 +80,7 @@ class AlexNet(nn.Module):
         he_fan_in_init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_image_size(x, self.min_image_size, "AlexNet")
+        check_image_size(*x.shape[-2:], self.min_image_size, "AlexNet")
         x = self.features(x)
         x = self.avgpool(x)
         x = torch.flatten(x, 1)

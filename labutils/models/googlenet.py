@@ -121,7 +121,7 @@ class GoogLeNet(nn.Module):
             he_fan_in_init(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | GoogLeNetOutputs:
-        check_image_size(x, self.min_image_size, "GoogLeNet")
+        check_image_size(*x.shape[-2:], self.min_image_size, "GoogLeNet")
         run_aux = self.training and self.aux_logits  # side classifiers: training only
         # Shapes at 224x224 input, as in Table 1.
         x = self.conv1(x)  # 64 x 112 x 112

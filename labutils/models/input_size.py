@@ -8,15 +8,14 @@ that says what to do.
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from labutils.errors import InputTooSmallError
 
 
-def check_image_size(x: torch.Tensor, min_size: int, model_name: str) -> None:
-    """Raise :class:`InputTooSmallError` if ``x`` (``N x C x H x W``) is under ``min_size``."""
-    height, width = x.shape[-2:]
+def check_image_size(height: int, width: int, min_size: int, model_name: str) -> None:
+    """Raise :class:`InputTooSmallError` if an image of ``height`` x ``width`` is under ``min_size``:
+    called on every input (``x.shape[-2:]``) and, before any data is loaded, on the run's image size."""
     if height < min_size or width < min_size:
         raise InputTooSmallError(
             f"{model_name} needs images of at least {min_size}x{min_size} pixels, "
@@ -37,4 +36,4 @@ class MinimumImageSize:
         self.model_name = model_name
 
     def __call__(self, module: nn.Module, args: tuple) -> None:
-        check_image_size(args[0], self.min_size, self.model_name)
+        check_image_size(*args[0].shape[-2:], self.min_size, self.model_name)

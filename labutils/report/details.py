@@ -16,7 +16,7 @@ from ..lab.notebooks import (
     TRAIN_NOTEBOOK,  # the lab runner leaves the executed copy in each run folder
 )
 from ..predictions import Predictions, read_predictions
-from ..results import RunFolder
+from ..run_folder import RunFolder
 from .filters import NOISE_ROUGHNESS, first_layer_filters
 from .format import fmt_duration, fmt_pct, fmt_pp, fmt_rate
 from .runs import LABELS, ExperimentResults, LabRuns, RunRecord, fmt_mean_std

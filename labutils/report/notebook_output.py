@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
 
 from . import plots
 from .runs import ExperimentResults
@@ -16,11 +17,6 @@ def show(markdown: str | None) -> None:
     """Display ``markdown`` in the notebook; nothing for None or an empty string (a finding that
     has nothing to say)."""
     if markdown:
-        from IPython.display import (  # a notebook's kernel has it; the package needs it nowhere else
-            Markdown,
-            display,
-        )
-
         display(Markdown(markdown))
 
 

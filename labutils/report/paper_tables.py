@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..models.summary import forward_once
+
 # The handout author's conclusion table: 10 epochs at 224x224, batch 4, SGD lr 0.001, momentum
 # 0.9, weight decay 5e-4, one seed. As printed there; its training log says 0.4255 for the
 # train loss of AlexNet without LRN, and 26m 2s / 25m 5s / 117m 23s / 22m 39s / 91m 57s for
@@ -136,8 +138,6 @@ def table1_rows(model: Any, summary: list[dict[str, Any]], num_classes: int) -> 
 def side_classifier_shapes(model: Any, image_size: int = PAPER_IMAGE_SIZE) -> dict[str, dict[str, tuple[int, ...]]]:
     """Output size (H, W, C) of each layer of both side classifiers, measured on one image
     (``forward_once``, which runs them)."""
-    from ..models.summary import forward_once
-
     shapes: dict[str, dict[str, tuple[int, ...]]] = {}
     hooks = []
     for aux in ("aux1", "aux2"):

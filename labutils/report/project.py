@@ -7,10 +7,14 @@ and its classes; nothing is imported.
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from ..errors import LabError
+from ..lab.profile_yaml import description_text, load_unique_keys
 
 
 def docstring_summary(path: Path) -> dict[str, Any]:
@@ -29,12 +33,6 @@ def docstring_summary(path: Path) -> dict[str, Any]:
 def project_structure(root: Path) -> list[dict[str, Any]]:
     """Each module of ``labutils`` (and of its sub-packages), notebook and profile: ``path``, ``summary``
     (what it is for), ``classes`` and ``modules`` (the classes that are ``nn.Module``s)."""
-    import json
-
-    import yaml
-
-    from ..lab.profile_yaml import description_text, load_unique_keys
-
     rows = []
     for path in sorted((root / "labutils").rglob("*.py")):
         rows.append({"path": path.relative_to(root).as_posix(), **docstring_summary(path)})

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..catalog import EXPERIMENTS, LAB_EXPERIMENTS
 from ..errors import LabError
-from ..models import EXPERIMENTS, LAB_EXPERIMENTS
-from ..results import COMPLETE, RunFileError, RunFolder
+from ..lab.profiles import load_profile
+from ..run_folder import COMPLETE, RunFileError, RunFolder
 from .format import fmt_count, fmt_duration, fmt_pct, fmt_pp, fmt_rate
 from .paper_tables import REFERENCE_RESULTS
 
@@ -127,8 +128,6 @@ def report_fields_problem(metrics: dict, path: Path) -> str | None:
 def read_lab(runs_dir: str | Path, profile: str) -> LabRuns:
     """The runs of ``profile`` (a name or a .yaml path) under ``runs_dir``; never raises for
     missing or broken folders."""
-    from ..lab.profiles import load_profile
-
     runs_dir = Path(runs_dir)
     try:
         spec = load_profile(profile)

@@ -1,47 +1,37 @@
-"""The repository as a VS Code project (``.vscode/``), read as VS Code reads it.
+"""The repository as a VS Code project (``.vscode/``), for the report's exercise-1 section.
 
-VS Code's files are JSON with comments and trailing commas (JSONC); :func:`read_jsonc` reads
-them. :func:`launch_configurations` lists the Run and Debug configurations of ``launch.json``,
-and :func:`launch_rows` says, for the report's exercise-1 section, which command each runs and
-which file of ``labutils/models/`` defines its network.
+:func:`launch_configurations` lists the Run and Debug configurations of ``launch.json`` (plain
+JSON), and :func:`launch_rows` says which command each runs and which file of
+``labutils/models/`` defines its network.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
-import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..errors import LabError
+from ..models import BUILDERS
 
 VSCODE_DIR = ".vscode"
 LAUNCH_FILE = "launch.json"
 MODULE = "labutils"  # what every launch configuration runs: python -m labutils
 
-_STRING = r'"(?:[^"\\]|\\.)*"'
-# A string is matched first and kept whole, so "//" inside one (a URL) is not a comment.
-_COMMENT = re.compile(rf"({_STRING})|//[^\n]*|/\*.*?\*/", re.DOTALL)
-_TRAILING_COMMA = re.compile(rf"({_STRING})|,(?=\s*[\]}}])")
 
-
-def strip_jsonc(text: str) -> str:
-    """``text`` as plain JSON: comments (``//``, ``/* */``) and trailing commas removed."""
-    text = _COMMENT.sub(lambda m: m.group(1) or " ", text)
-    return _TRAILING_COMMA.sub(lambda m: m.group(1) or "", text)
-
-
-def read_jsonc(path: Path) -> Any:
-    """A VS Code settings file: JSON where comments and trailing commas are allowed."""
+def read_launch_file(path: Path) -> dict:
+    """``launch.json`` as a JSON object; ``LabError`` (one line) when it cannot be read."""
     try:
-        return json.loads(strip_jsonc(Path(path).read_text(encoding="utf-8")))
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as error:
         raise LabError(f"cannot read {path}: {error.strerror}") from None
     except json.JSONDecodeError as error:
-        raise LabError(f"{path} is not valid JSON (with comments): {error.msg} at line {error.lineno}") from None
+        raise LabError(f"{path} is not valid JSON: {error.msg} at line {error.lineno}") from None
+    if not isinstance(data, dict):
+        raise LabError(f"{path} must hold a JSON object with \"configurations\"")
+    return data
 
 
 @dataclass(frozen=True)
@@ -67,7 +57,7 @@ class LaunchConfiguration:
 def launch_configurations(root: Path) -> list[LaunchConfiguration]:
     """The configurations of ``<root>/.vscode/launch.json``, in its order."""
     path = Path(root) / VSCODE_DIR / LAUNCH_FILE
-    data = read_jsonc(path)
+    data = read_launch_file(path)
     try:
         return [LaunchConfiguration(c["name"], c.get("module"), tuple(c.get("args", ())), c.get("cwd"))
                 for c in data["configurations"]]
@@ -77,9 +67,7 @@ def launch_configurations(root: Path) -> list[LaunchConfiguration]:
 
 def model_file(experiment: str) -> str:
     """The file of ``labutils/models/`` that defines the network of ``experiment``."""
-    from ..models import spec
-
-    build = spec(experiment).build
+    build = BUILDERS[experiment]
     module = inspect.getmodule(getattr(build, "func", build))  # a functools.partial or a function
     return module.__name__.replace(".", "/") + ".py"
 

@@ -13,27 +13,24 @@
 
 Every file is written to a temporary name in the same folder, flushed to disk and renamed over
 the old one, so a crash at any moment leaves either the old file or the new one, never half of
-one; a temporary left by a killed process is removed when the folder is next opened. One
-process at a time writes a run folder (``open_for_writing`` locks it, see ``lab/folder_lock.py``).
+one (``files.py``); a temporary left by a killed process is removed when the folder is next
+opened. One process at a time writes a run folder (``open_for_writing`` locks it, ``lock.py``).
 The report reads only these files.
 """
 
 from __future__ import annotations
 
 import csv
-import errno
 import io
-import json
-import os
-import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .errors import CheckpointError, LabError
-from .lab.folder_lock import lock_folder
+from ..errors import LabError
+from .files import TEMP_PATTERN, WriteError, atomic_write_bytes, atomic_write_json, json_problem, read_json
+from .identity import DATA_KEY
+from .lock import lock_folder
 
 HISTORY_FIELDS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr",
                   "train_seconds", "eval_seconds", "images_per_s")
@@ -41,82 +38,12 @@ METRICS_FIELDS = ("experiment", "model", "params", "epochs", "best_epoch", "trai
                   "val_loss", "val_acc", "test_loss", "test_acc", "train_time_s", "images_per_s",
                   "device", "precision", "memory_format", "seed", "status")
 COMPLETE = "complete"
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
-
-
-TEMP_PATTERN = ".*.tmp"  # what atomic_write_bytes names its temporaries
-
-
-class WriteError(LabError):
-    """A file could not be written (a full disk, no permission, ...)."""
+# Everything the lab writes into a run folder (the lock, the executed notebook, its temporaries aside).
+OWN_FILES = ("config.json", "metrics.json", "history.csv", "best.pt", "last.pt", "predictions.npz", "02_train.ipynb")
 
 
 class RunFileError(LabError):
     """A run folder's file is unreadable or cut short."""
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole or not at all; ``WriteError`` (one line) when it cannot."""
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual permissions
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as error:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise WriteError(_write_problem(path, error)) from error
-        raise
-
-
-def _write_problem(path: Path, error: OSError) -> str:
-    if error.errno == errno.ENOSPC:
-        return (f"no space left on the disk to write {path}: free some space, then rerun the same command "
-                "(with --resume, a training run keeps its finished epochs)")
-    return f"cannot write {path}: {error.strerror or error}"
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, default=_jsonable) + "\n").encode())
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"cannot write {type(value).__name__} to JSON")
-
-
-def read_json(path: Path) -> dict | None:
-    """The JSON object in ``path``, or None when the file is missing or unreadable."""
-    try:
-        value = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def json_problem(path: Path) -> str | None:
-    """Why ``path`` does not hold a JSON object (None: it does, or it does not exist)."""
-    try:
-        value = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        return None
-    except OSError as error:
-        return f"cannot be read ({error.strerror or error})"
-    except ValueError as error:
-        return f"is not valid JSON ({' '.join(str(error).split())})"
-    if not isinstance(value, dict):
-        return f"holds {json.dumps(value)[:40]} instead of a JSON object"
-    return None
 
 
 class RunFolder:
@@ -139,6 +66,8 @@ class RunFolder:
         holder); remove temporaries a killed process left behind."""
         lock_folder(self.path, option)
         self.remove_temporaries()
+        if self.last.exists() and self.is_complete():  # killed between the final metrics.json and removing it
+            self.last.unlink(missing_ok=True)
 
     def remove_temporaries(self) -> None:
         for leftover in self.path.glob(TEMP_PATTERN):
@@ -155,6 +84,23 @@ class RunFolder:
         if problem is None and self.metrics.exists() and not isinstance(self.status(), str):
             problem = "has no status"
         return f"{self.metrics} {problem}" if problem else None
+
+    def foreign_files(self) -> list[str]:
+        """The files here that this lab did not write (hidden ones aside: .ipynb_checkpoints, .DS_Store)."""
+        if not self.path.is_dir():
+            return []
+        foreign = [p.name for p in sorted(self.path.iterdir()) if not p.name.startswith(".") and p.name not in OWN_FILES]
+        if self.config.exists() and not _is_config(read_json(self.config)):
+            foreign.append(self.config.name)
+        return foreign
+
+    def recorded_run(self) -> dict:
+        """What the run was made with: its config.json, and the data's fingerprint from metrics.json."""
+        recorded = read_json(self.config) or {}
+        metrics = self.read_metrics() or {}
+        if DATA_KEY in metrics:
+            recorded[DATA_KEY] = metrics[DATA_KEY]
+        return recorded
 
     def kept_files(self) -> list[str]:
         """The results in the folder that only --force may delete."""
@@ -223,63 +169,8 @@ class RunFolder:
         self.remove_temporaries()
 
 
-def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
-    """A checkpoint saved by this lab, loaded with ``weights_only=True``; clear error otherwise."""
-    path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"checkpoint {path} does not exist")
-    if path.is_dir():
-        found = [p.name for p in (path / "best.pt", path / "last.pt") if p.exists()]
-        example = path / (found[0] if found else "best.pt")
-        raise CheckpointError(f"{path} is a folder; a checkpoint is a file, e.g. {example}"
-                              + ("" if found else " (this folder holds none)"))
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:
-        raise CheckpointError(
-            f"checkpoint {path} is corrupted or not a checkpoint of this lab ({type(error).__name__}); "
-            "delete it and train again (--force)"
-        ) from error
-    weights = state.get("model") if isinstance(state, dict) else None
-    if not isinstance(weights, Mapping) or not weights or not all(
-            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in weights.items()):
-        raise CheckpointError(f"checkpoint {path} holds no model weights (a dict with a 'model' state dict); "
-                              "it is not a checkpoint of this lab: pass a best.pt or last.pt of a run folder")
-    return state
-
-
-def load_weights(model: torch.nn.Module, state: dict, path: str | Path, experiment: str) -> None:
-    """Load a checkpoint's weights into ``model``, explaining an architecture mismatch."""
-    saved = state.get("experiment")
-    if saved is not None and saved != experiment:
-        raise CheckpointError(f"checkpoint {path} was trained as '{saved}', not '{experiment}': "
-                              f"pass --experiment {saved} or another checkpoint")
-    problem = weights_mismatch(model.state_dict(), state["model"])
-    if problem is not None:
-        raise CheckpointError(f"checkpoint {path} does not fit the '{experiment}' architecture here: {problem}")
-    model.load_state_dict(state["model"])
-
-
-def weights_mismatch(own: Mapping, saved: Mapping) -> str | None:
-    """What differs between a model's state dict and a checkpoint's, and what to do (None: they fit)."""
-    missing = [k for k in own if k not in saved]
-    unexpected = [k for k in saved if k not in own]
-    if missing or unexpected:
-        parts = [f"it lacks {len(missing)} of the model's tensors (e.g. {missing[0]})" if missing else "",
-                 f"holds {len(unexpected)} the model has not (e.g. {unexpected[0]})" if unexpected else ""]
-        return (" and ".join(p for p in parts if p) + "; it was saved from another architecture: "
-                "use the checkpoint of the same experiment")
-    shapes = [(k, tuple(saved[k].shape), tuple(own[k].shape)) for k in own if saved[k].shape != own[k].shape]
-    if not shapes:
-        return None
-    counts = {(s[0], o[0]) for _, s, o in shapes if s and o and s[1:] == o[1:]}
-    if len(counts) == 1 and all(s and o and s[1:] == o[1:] for _, s, o in shapes):
-        trained, here = counts.pop()
-        return (f"it was trained for {trained} classes and the test images here have {here}: test it on the "
-                "data it was trained on (the same --dataset and --data-root)")
-    key, s, o = shapes[0]
-    return (f"{key} has shape {list(s)} in the checkpoint and {list(o)} in the model "
-            f"({len(shapes)} tensor(s) differ); use the checkpoint of the same experiment and settings")
+def _is_config(value: dict | None) -> bool:
+    return value is None or "experiment" in value and "epochs" in value
 
 
 def _number(text: str) -> float | int | str:

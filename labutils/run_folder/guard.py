@@ -1,7 +1,7 @@
 """Guarding a run folder: who may write it, what in it may be reused, what a stop leaves in it.
 
 ``prepare_run`` opens the folder for a new run: it locks it (one process per run folder, see
-``folder_lock.py``) before any data or model is loaded, and it never deletes a run's results
+``lock.py``) before any data or model is loaded, and it never deletes a run's results
 (``best.pt``, ``history.csv``, ``last.pt``) without ``--force``. ``reuse_problem`` says why a
 folder cannot be trained into (``lab`` asks it of every run folder before training any).
 ``record_stop`` writes what a stop request (Ctrl-C, SIGTERM) outside the training loop left.
@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config import RESUME_KEYS, RunConfig
-from ..errors import CheckpointError, LabError
-from ..results import COMPLETE, RunFolder, load_checkpoint
+from ..config import RunConfig
+from ..data import fingerprint
+from ..errors import CheckpointError, LabError, TrainingInterrupted
 from ..runtime.interrupt import StopRequest
-from ..train_module import TrainingInterrupted
-from .folder_lock import holds_folder
+from .checkpoint import load_checkpoint
+from .folder import COMPLETE, RunFolder
+from .identity import DATA_KEY, differences
+from .lock import holds_folder
 
 # What train_model reads from a last.pt to continue.
 RESUMABLE_STATE = ("model", "optimizer", "epoch", "batch", "history", "best_acc", "best_epoch", "rng")
@@ -39,9 +41,11 @@ def prepare_run(config: RunConfig) -> tuple[RunFolder, dict | None]:
         raise LabError(problem)
     if run.last.exists():  # and resume was asked for
         state = load_checkpoint(run.last)
-        check_resumable(state, run.last, config)
+        check_resumable(state, run, config)
         return run, state
-    run.clear()  # only the status of a run stopped before its first epoch: nothing to keep
+    if config.resume and run.kept_files():
+        print(f"{run.path}: nothing to resume (no epoch's state was saved in last.pt): starting over", flush=True)
+    run.clear()  # an unfinished run without a last.pt, or only a status: nothing that could be continued
     return run, None
 
 
@@ -49,11 +53,16 @@ def reuse_problem(run: RunFolder, resume: bool, elsewhere: str = "--out") -> str
     """Why ``run`` cannot be trained into without --force (None: it can; with ``resume``, from last.pt).
 
     ``elsewhere`` is the option that picks another folder."""
+    foreign = run.foreign_files()
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        return (f"{run.path} holds files this lab did not write ({shown}): move them away, pass {elsewhere} "
+                "for another folder, or --force to train there anyway (they are kept)")
     kept = run.kept_files()
     unreadable = run.metrics_problem()
     if unreadable and not (resume and run.last.exists()):
-        if not kept:
-            return None  # nothing but a damaged status: nothing to lose
+        if not kept and run.read_metrics() is None:
+            return None  # nothing but a status cut short: nothing to lose
         return (f"{unreadable}, and the folder holds {', '.join(kept)}: restore the file, or pass --force to "
                 f"train the run again (deleting them), or {elsewhere} to write elsewhere")
     status = run.status()
@@ -65,24 +74,31 @@ def reuse_problem(run: RunFolder, resume: bool, elsewhere: str = "--out") -> str
     if run.last.exists():
         return None if resume else (f"{run.path} holds an unfinished run ({status or 'no status'}); "
                                     "pass --resume to continue it or --force to start over")
-    if kept:
+    if kept and not resume:
         return (f"{run.path} holds an unfinished run ({status or 'no status'}) with {', '.join(kept)} but no "
-                f"last.pt to resume from; pass --force to start over, or {elsewhere} to write elsewhere")
+                f"last.pt to continue from; pass --resume or --force to start it over, or {elsewhere} to write "
+                "elsewhere")
     return None
 
 
-def check_resumable(state: dict, path: Path, config: RunConfig) -> None:
-    """Refuse a ``last.pt`` that lacks what ``train_model`` resumes from, or that another config made."""
+def check_resumable(state: dict, run: RunFolder, config: RunConfig) -> None:
+    """Refuse a ``last.pt`` that lacks what ``train_model`` resumes from, that another config or other
+    data made, or whose best weights (``best.pt``, what the run tests) are gone."""
+    path = run.last
     lacking = [key for key in RESUMABLE_STATE if key not in state]
     if lacking:
         raise CheckpointError(f"{path} is not a resumable checkpoint (it lacks {', '.join(lacking)}); "
                               "pass --force to start over")
     saved = state.get("config")
-    saved = saved if isinstance(saved, dict) else {}
-    for key in RESUME_KEYS:
-        if key in saved and saved[key] != getattr(config, key):
-            raise LabError(f"cannot resume {path.parent}: it was started with {key}={saved[key]!r}, "
-                           f"this run asks {key}={getattr(config, key)!r}; use the same options or --force")
+    saved = {**(saved if isinstance(saved, dict) else {}), **({DATA_KEY: state[DATA_KEY]} if DATA_KEY in state else {})}
+    asked = {**config.to_dict(), DATA_KEY: fingerprint(config.dataset, config.data_root)}
+    changed = differences(saved, asked)
+    if changed:
+        raise LabError(f"cannot resume {path.parent}: this command asks for another run ({'; '.join(changed)}); "
+                       "use the options it was started with, or --force to start over")
+    if state.get("best_epoch", 0) > 0 and not run.best.exists():
+        raise CheckpointError(f"{run.best} is missing: it holds the weights of epoch {state['best_epoch']}, the best so "
+                              "far, which the run tests at the end; restore it, or pass --force to start over")
 
 
 def record_stop(run: RunFolder, signal: str) -> TrainingInterrupted:

@@ -1,10 +1,11 @@
-"""One process at a time in a folder: an OS lock on ``<folder>/.lock``, which names its holder.
+"""One process at a time in a folder: an OS lock on the folder itself; ``<folder>/.lock`` names its holder.
 
-The lock is ``flock`` on the open file, so it dies with the process that holds it: after
-``kill -9`` or a crash nothing stale is left, and the next run simply takes it. The file keeps
-the holder's PID, so whoever is refused can be told who holds it. A process that already holds
-a folder's lock may ask again (a notebook cell run twice); it is released with
-``release_folder`` or when the process ends.
+The lock is ``flock`` on the open folder, so it dies with the process that holds it: after
+``kill -9`` or a crash nothing stale is left, and the next run simply takes it. Deleting
+``.lock`` does not release it (the folder is what is locked; where a file system cannot lock a
+folder, the ``.lock`` file is locked instead). ``.lock`` keeps the holder's PID, so whoever is
+refused can be told who holds it. A process that already holds a folder's lock may ask again
+(a notebook cell run twice); it is released with ``release_folder`` or when the process ends.
 
 ``make_folder`` creates a folder that is about to be written, or says in one line why it
 cannot be (a file in the way, no permission, a read-only disk), before any work is done.
@@ -13,15 +14,17 @@ cannot be (a file in the way, no permission, a read-only disk), before any work 
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import tempfile
 from pathlib import Path
 
 from ..errors import LabError
+from .files import TEMP_PREFIX, TEMP_SUFFIX
 
 LOCK_NAME = ".lock"
 
-_held: dict[Path, int] = {}  # folder (resolved) -> file descriptor of its locked .lock
+_held: dict[Path, int] = {}  # folder (resolved) -> the locked file descriptor (the folder's, or its .lock's)
 
 
 class FolderInUseError(LabError):
@@ -36,7 +39,7 @@ def make_folder(path: str | Path, option: str) -> Path:
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=path, prefix=".write-check.", suffix=".tmp")
+        fd, probe = tempfile.mkstemp(dir=path, prefix=f"{TEMP_PREFIX}write-check.", suffix=TEMP_SUFFIX)
         os.close(fd)
         os.unlink(probe)
     except OSError as error:
@@ -59,30 +62,55 @@ def _why(path: Path, error: OSError) -> str:
     return error.strerror or str(error)
 
 
-def lock_folder(path: str | Path, option: str = "--out") -> None:
-    """Make ``path`` this process's alone, creating it; ``FolderInUseError`` names the holder."""
-    import fcntl
-
+def lock_folder(path: str | Path, option: str = "--out") -> bool:
+    """Make ``path`` this process's alone, creating it; ``FolderInUseError`` names the holder.
+    Returns whether the lock was taken now (False: this process held it already)."""
     folder = make_folder(path, option).resolve()
     if folder in _held:
-        return
+        return False
     try:
-        fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        if not _flock(fd, path):
+            os.close(fd)
+            raise FolderInUseError(_in_use(path, option, _read_pid(folder / LOCK_NAME)))
+    except OSError:  # a file system that cannot lock a folder: lock the .lock file instead
+        fd = _lock_file(folder, path, option)
+    try:
+        (folder / LOCK_NAME).write_text(f"{os.getpid()}\n")
     except OSError as error:
+        os.close(fd)
         raise LabError(f"cannot write to {path}: {_why(folder / LOCK_NAME, error)}; pass another {option}") from None
+    _held[folder] = fd
+    return True
+
+
+def _flock(fd: int, path: str | Path) -> bool:
+    """Take ``fd``'s exclusive lock without waiting: False when another process holds it."""
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as error:
-        holder = _read_pid(fd)
+        if error.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+            return False
+        raise
+    return True
+
+
+def _lock_file(folder: Path, path: str | Path, option: str) -> int:
+    try:
+        fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        locked = _flock(fd, path)
+    except OSError as error:
+        raise LabError(f"cannot lock {path}: {_why(folder / LOCK_NAME, error)}; pass another {option}") from None
+    if not locked:
         os.close(fd)
-        if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-            raise LabError(f"cannot lock {path}: {error.strerror}") from None
-        who = f"process {holder}" if holder else "another process"
-        raise FolderInUseError(f"{path} is in use by {who} (another labutils command writing into it); "
-                               f"wait for it to finish, stop it, or pass another {option}") from None
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
-    _held[folder] = fd
+        raise FolderInUseError(_in_use(path, option, _read_pid(folder / LOCK_NAME)))
+    return fd
+
+
+def _in_use(path: str | Path, option: str, holder: int | None) -> str:
+    who = f"process {holder}" if holder else "another process"
+    return (f"{path} is in use by {who} (another labutils command writing into it); "
+            f"wait for it to finish, stop it, or pass another {option}")
 
 
 def try_lock_folder(path: str | Path) -> bool:
@@ -99,20 +127,28 @@ def try_lock_folder(path: str | Path) -> bool:
 
 def holds_folder(path: str | Path) -> bool:
     """Whether this process holds ``path``'s lock."""
-    return Path(path).resolve() in _held
+    return _key(path) in _held
 
 
 def release_folder(path: str | Path) -> None:
     """Give up ``path``'s lock if this process holds it (the file stays: unlinking it would let
     two processes lock two different files)."""
-    fd = _held.pop(Path(path).resolve(), None)
+    fd = _held.pop(_key(path), None)
     if fd is not None:
         os.close(fd)
 
 
-def _read_pid(fd: int) -> int | None:
+def _key(path: str | Path) -> Path:
+    """The folder's resolved path (as it was locked); a path that does not resolve (a symlink loop) as given."""
     try:
-        text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        return Path(path).resolve()
+    except (OSError, RuntimeError):
+        return Path(path).absolute()
+
+
+def _read_pid(lock_file: Path) -> int | None:
+    try:
+        text = lock_file.read_text(errors="replace")[:32].strip()
     except OSError:
         return None
     return int(text) if text.isdigit() else None

@@ -7,6 +7,7 @@ import platform
 from pathlib import Path
 
 import torch
+import torchvision
 
 
 def cpu_name() -> str:
@@ -25,8 +26,6 @@ def environment(device: torch.device) -> dict:
 
     ``cuda`` and ``cudnn`` are the versions the run used on a GPU (None on a CPU).
     """
-    import torchvision
-
     cuda = device.type == "cuda"
     hardware = torch.cuda.get_device_name(device) if cuda else cpu_name()
     return {

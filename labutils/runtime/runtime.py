@@ -27,31 +27,26 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from ..config import DATA_PLACEMENTS, MEMORY_FORMATS, PRECISIONS
+from ..config import DATA_PLACEMENTS, MEMORY_FORMATS, check_options
 from ..errors import LabError
 from .device import synchronize
 from .host_memory import keep_freed_memory
 
 AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-# Host reads of the loss: on a GPU a read stalls the queue, so every 25 steps (the progress bar
-# and a stop request wait at most that long). On a CPU a read costs nothing measurable (every
-# step already finishes before the next starts), so every step: Ctrl-C stops at once.
+# Host reads of the loss: a read stalls a GPU's queue, so there every 25 steps; on a CPU it costs
+# nothing, so every step (Ctrl-C stops at once).
 GPU_SYNC_EVERY = 25
 CPU_SYNC_EVERY = 1
-# The probe: one warm-up step per candidate, then rounds of one timed step of each in turn, so that
-# a load which comes and goes on a shared CPU slows every candidate alike; at least PROBE_ROUNDS
-# rounds, more (up to PROBE_MAX_ROUNDS) while they add up to less than PROBE_MIN_SECONDS. A
-# candidate whose first timed step is PROBE_GIVE_UP x fp32's is not measured further. Another
-# precision is kept only when its median speed-up over fp32 (step by step, same round) is
-# PROBE_MARGIN or more: a tie goes to fp32 (exact, and the same on every machine).
+# The probe times one step of each candidate per round (a shared CPU's load hits all alike), for
+# PROBE_ROUNDS to PROBE_MAX_ROUNDS rounds (more while under PROBE_MIN_SECONDS in all); a candidate
+# PROBE_GIVE_UP times slower than fp32 after one step is dropped; another precision than fp32 is
+# kept only when its median speed-up is PROBE_MARGIN or more (a tie goes to fp32, exact everywhere).
 PROBE_ROUNDS = 4
 PROBE_MAX_ROUNDS = 12
 PROBE_MIN_SECONDS = 3.0
 PROBE_GIVE_UP = 1.5
 PROBE_MARGIN = 1.05
-# The probe costs about 15 training steps (fewer when a candidate is clearly slower), about 5 %
-# of a run this long; a shorter run trains in fp32 without it.
-PROBE_MIN_RUN_STEPS = 300
+PROBE_MIN_RUN_STEPS = 300  # the probe costs about 15 steps: 5 % of a run this long; shorter ones train in fp32
 CPU_CANDIDATES = (("fp32", False), ("bf16", False), ("bf16", True))
 
 
@@ -98,12 +93,18 @@ class Runtime:
         return f"{o['precision']}, {o['memory_format'].replace('_', '-')}, data {o['data_placement']}"
 
 
+LossFunction = Callable[[object, torch.Tensor, nn.Module], torch.Tensor]  # (outputs, labels, criterion) -> loss
+
+
 @dataclass
 class ProbeTarget:
-    """What ``auto`` measures on a CPU: the run's network and loss at its batch and image size."""
+    """What ``auto`` measures on a CPU: the run's network and loss at its batch and image size.
+
+    ``loss`` is the training loss of ``train_module`` (handed in: the runtime sits below it)."""
 
     model: nn.Module
     criterion: nn.Module
+    loss: LossFunction
     batch_size: int
     image_size: int
     run_steps: int  # training steps of the whole run: a short run is not worth probing
@@ -151,22 +152,10 @@ def resolve_runtime(device: torch.device, precision: str = "auto", memory_format
         # Channels-last suits convolutions in reduced precision (tensor cores, oneDNN's bf16
         # kernels); oneDNN's fp32 convolutions are as fast or faster in NCHW.
         memory_format = "channels_last" if cuda or precision == "bf16" and device.type == "cpu" else "contiguous"
-    # Measured: resident is faster on CUDA and also on a 2-core CPU (AlexNet at 224 px, fp32 42 against
-    # 38 img/s, bf16 79 against 63), where a worker process takes a core from the model's threads.
+    # Resident by default everywhere: on a small CPU a worker process takes a core from the model (docs/speed.md).
     resident = data_placement != "workers"
     sync_every = host_sync_every or (GPU_SYNC_EVERY if cuda else CPU_SYNC_EVERY)
     return Runtime(device, precision, memory_format == "channels_last", resident, sync_every, choice)
-
-
-def check_options(precision: str, memory_format: str | None, data_placement: str | None,
-                  host_sync_every: int | None) -> None:
-    """Raise ``LabError`` naming the first unknown or out-of-range runtime option."""
-    for what, value, valid in (("precision", precision, PRECISIONS), ("memory format", memory_format, MEMORY_FORMATS),
-                               ("data placement", data_placement, DATA_PLACEMENTS)):
-        if value is not None and value not in valid:
-            raise LabError(f"unknown {what} '{value}'; choose one of: {', '.join(valid)}")
-    if host_sync_every is not None and host_sync_every < 1:
-        raise LabError(f"host sync every must be 1 or more steps, got {host_sync_every}")
 
 
 def _same_as_saved(name: str, value, default, saved: dict):
@@ -207,14 +196,12 @@ def _auto_precision(device: torch.device, probe: ProbeTarget | None,
         reason = f"a short run ({probe.run_steps} steps < {PROBE_MIN_RUN_STEPS}) is not worth probing: fp32"
     if reason is not None:
         return "fp32", None, {"requested": "auto", "reason": reason}
-    result = probe_precision(probe.model, probe.criterion, probe.batch_size, probe.image_size, device,
-                             name=probe.name)
+    result = probe_precision(probe, device)
     return result["precision"], result["memory_format"], {"requested": "auto", **result}
 
 
-def probe_precision(model: nn.Module, criterion: nn.Module, batch_size: int, image_size: int,
-                    device: torch.device, candidates=CPU_CANDIDATES, name: str = "model") -> dict:
-    """Time training steps of a copy of ``model`` in each candidate (precision, channels-last),
+def probe_precision(probe: ProbeTarget, device: torch.device, candidates=CPU_CANDIDATES) -> dict:
+    """Time training steps of a copy of ``probe.model`` in each candidate (precision, channels-last),
     interleaved round by round, and keep the fastest when it is clearly faster than fp32 (the
     first candidate).
 
@@ -223,13 +210,13 @@ def probe_precision(model: nn.Module, criterion: nn.Module, batch_size: int, ima
     ``speedup`` (median over rounds of fp32's step time / the candidate's), ``chosen``, ``seconds``.
     """
     started = time.perf_counter()
+    batch_size, image_size = probe.batch_size, probe.image_size
     rng = torch.get_rng_state()
     generator = torch.Generator().manual_seed(0)
     inputs = torch.randn(batch_size, 3, image_size, image_size, generator=generator).to(device)
-    labels = torch.randint(0, _num_classes(model), (batch_size,), generator=generator).to(device)
+    labels = torch.randint(0, _num_classes(probe.model), (batch_size,), generator=generator).to(device)
     try:
-        steps = {precision_label(*c): _ProbeStep(model, criterion, inputs, labels, Runtime(device, *c))
-                 for c in candidates}
+        steps = {precision_label(*c): _ProbeStep(probe, inputs, labels, Runtime(device, *c)) for c in candidates}
         seconds = _interleaved_seconds(steps)
     finally:
         torch.set_rng_state(rng)
@@ -242,7 +229,7 @@ def probe_precision(model: nn.Module, criterion: nn.Module, batch_size: int, ima
     precision, channels_last = next(c for c in candidates if precision_label(*c) == best)
     seconds = time.perf_counter() - started
     figures = ", ".join(f"{label} {rate:.1f}" for label, rate in rates.items())
-    print(f"precision auto: {figures} img/s ({name}, batch {batch_size}, {image_size}px, a {seconds:.0f} s probe) "
+    print(f"precision auto: {figures} img/s ({probe.name}, batch {batch_size}, {image_size}px, a {seconds:.0f} s probe) "
           f"-> {best}", flush=True)
     return {"precision": precision, "memory_format": MEMORY_FORMATS[0 if channels_last else 1],
             "images_per_s": rates, "speedup": speedup, "chosen": best, "seconds": seconds}
@@ -268,20 +255,17 @@ def _interleaved_seconds(steps: dict[str, Callable[[], float]]) -> dict[str, lis
 class _ProbeStep:
     """One training step of a copy of a model in one runtime, timed: ``step()`` -> seconds."""
 
-    def __init__(self, model: nn.Module, criterion: nn.Module, inputs: torch.Tensor, labels: torch.Tensor,
-                 runtime: Runtime):
-        self.runtime, self.criterion, self.labels = runtime, criterion, labels
-        self.network = copy.deepcopy(model).to(runtime.device, memory_format=runtime.memory_format).train()
+    def __init__(self, probe: ProbeTarget, inputs: torch.Tensor, labels: torch.Tensor, runtime: Runtime):
+        self.runtime, self.criterion, self.loss, self.labels = runtime, probe.criterion, probe.loss, labels
+        self.network = copy.deepcopy(probe.model).to(runtime.device, memory_format=runtime.memory_format).train()
         self.optimizer = torch.optim.SGD(self.network.parameters(), lr=0.0, momentum=0.9,
                                          fused=runtime.device.type in ("cpu", "cuda"))
         self.inputs = inputs.contiguous(memory_format=runtime.memory_format)
 
     def __call__(self) -> float:
-        from ..train_module import training_loss
-
         start = time.perf_counter()
         with self.runtime.autocast():
-            loss = training_loss(self.network(self.inputs), self.labels, self.criterion)
+            loss = self.loss(self.network(self.inputs), self.labels, self.criterion)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
