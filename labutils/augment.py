@@ -41,6 +41,8 @@ class BatchTransform:
         """
         batch = images.shape[0]
         device = images.device
+        if batch == 0:  # a process's empty share of a last batch smaller than the processes (DDP)
+            return torch.empty(0, 3, self.image_size, self.image_size, device=device)
         theta = torch.zeros(batch, 2, 3, device=device)
         theta[:, 0, 0] = theta[:, 1, 1] = CROP_FRACTION
         if self.train:

@@ -140,7 +140,7 @@ def _train_and_test(config: RunConfig) -> dict:
             progress=config.progress, runtime=setup.runtime)
         test = test_model(setup.network, setup.loaders, setup.eval_criterion, runtime=setup.runtime,
                           predictions_file=RunFolder(config.run_dir).predictions)
-        speed = (measure_inference(setup.network, config.batch_size, config.image_size, device)
+        speed = (measure_inference(setup.network, config.batch_size, config.image_size, setup.runtime)
                  if distributed.is_main() else {})
     metrics = final_metrics(described, history, {**test, **speed}, started, device)
     if setup.run is not None:
@@ -263,6 +263,8 @@ def place_model(model: nn.Module, runtime: Runtime) -> nn.Module:
     """Move ``model`` to the runtime's device in its memory format; wrap it in DDP under torchrun."""
     device = runtime.device
     if device.type == "cuda":
+        # cuDNN autotuning for the shape every training step repeats; a split's last partial batch
+        # and the single-image latency turn it off while they run (loader.py, inference.py).
         torch.backends.cudnn.benchmark = True
     model = model.to(device, memory_format=runtime.memory_format)
     if distributed.world_size() > 1:

@@ -48,7 +48,10 @@ def evaluate(model: nn.Module, loader, criterion: nn.Module, runtime: Runtime | 
         if confusion is None:
             confusion = torch.zeros(num_classes**2, dtype=torch.int64, device=device)
         loss_sum += criterion(logits.float(), labels).double() * len(labels)
-        confusion += torch.bincount(labels * num_classes + logits.argmax(1), minlength=num_classes**2)
+        # A scatter, not torch.bincount: on a GPU bincount reads its input's maximum on the host,
+        # which makes every batch wait for the GPU.
+        cells = labels * num_classes + logits.argmax(1)
+        confusion.index_add_(0, cells, torch.ones_like(cells))
     if confusion is None and hasattr(loader, "data"):
         num_classes = len(loader.data.classes)
         confusion = torch.zeros(num_classes**2, dtype=torch.int64, device=device)

@@ -372,11 +372,17 @@ def _agreed(flag: bool, device: torch.device) -> bool:
 
 
 def _rng_state(device: torch.device) -> dict:
+    """The random states a resume restores: the CPU's and, on CUDA, this process's GPU's only (not
+    every visible GPU's, which a machine with fewer GPUs could not take back)."""
     return {"cpu": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else None}
+            "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}
 
 
 def _set_rng_state(rng: dict, device: torch.device) -> None:
     torch.set_rng_state(rng["cpu"])
-    if device.type == "cuda" and rng.get("cuda") is not None:
-        torch.cuda.set_rng_state_all(rng["cuda"])
+    state = rng.get("cuda") if device.type == "cuda" else None
+    if isinstance(state, (list, tuple)):  # a checkpoint written before: one state per visible GPU
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        state = state[index] if index < len(state) else None  # a GPU that machine did not have: left as is
+    if state is not None:
+        torch.cuda.set_rng_state(state, device)

@@ -183,7 +183,8 @@ def test_predictions_file_stays_small_for_cifar10_sizes(tmp_path):
 
 def test_inference_speed_is_the_median_of_repeated_runs():
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 10))
-    speed = measure_inference(model, batch_size=4, image_size=32, device=torch.device("cpu"), budget_s=0.05)
+    speed = measure_inference(model, batch_size=4, image_size=32, runtime=default_runtime(torch.device("cpu")),
+                              budget_s=0.05)
     assert speed["inference_images_per_s"] > 0 and speed["latency_ms"] > 0 and speed["inference_batch_size"] == 4
     assert all(MIN_REPEATS <= runs for runs in speed["inference_repeats"])
     assert not model.training

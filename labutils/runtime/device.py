@@ -29,17 +29,34 @@ def pick_device(name: str | None = None) -> torch.device:
     return torch.device(name)
 
 
-def autocast_dtype(device: torch.device) -> torch.dtype | None:
-    """bf16 on GPUs that have it (no loss scaling needed), fp16 on older ones, fp32 on the CPU."""
+# Ampere (8.0) and later have bf16 tensor cores. Before it (T4 7.5, V100 7.0) bf16 is emulated,
+# several times slower than fp16, although torch.cuda.is_bf16_supported() says yes.
+NATIVE_BF16_CAPABILITY = (8, 0)
+
+
+def cuda_capability(device: torch.device) -> tuple[int, int]:
+    return tuple(torch.cuda.get_device_capability(device))
+
+
+def has_native_bf16(device: torch.device) -> bool:
+    """Whether the CUDA GPU ``device`` computes bf16 in hardware (compute capability 8.0 or more)."""
+    return cuda_capability(device) >= NATIVE_BF16_CAPABILITY
+
+
+@contextlib.contextmanager
+def cudnn_autotuning(device: torch.device, enabled: bool):
+    """cuDNN's autotuning (``cudnn.benchmark``) on or off inside the block, as it was after it; a
+    no-op off CUDA. It times every convolution algorithm for each new input shape: worth it for the
+    shape every step repeats, not for one seen once (a last partial batch, a single image)."""
     if device.type != "cuda":
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-
-
-def autocast(device: torch.device, dtype: torch.dtype | None):
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=dtype)
+        yield
+        return
+    before = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = enabled
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = before
 
 
 def device_name(device: torch.device) -> str:

@@ -9,7 +9,8 @@ many steps the host reads the loss (a read makes a GPU wait for its queue). ``tr
 Every choice can be made on any device, so the path a GPU takes (resident data, bf16,
 channels-last, a host read every N steps) also runs, and is tested, on a CPU.
 
-``precision="auto"``: bf16 on CUDA (fp16 with loss scaling on GPUs without bf16); on a CPU with
+``precision="auto"``: bf16 on CUDA GPUs that compute it natively (compute capability 8.0,
+Ampere, or more), fp16 with loss scaling on older ones (T4, V100: bf16 emulated); on a CPU with
 bf16 units, a short timed probe at the run's model, batch and image size (``probe_precision``)
 keeps the fastest of fp32, bf16 and bf16 + channels-last, and fp32 unless another is clearly
 faster; fp32 elsewhere.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +31,7 @@ from torch import nn
 
 from ..config import DATA_PLACEMENTS, MEMORY_FORMATS, check_options
 from ..errors import LabError
-from .device import synchronize
+from .device import cuda_capability, has_native_bf16, synchronize
 from .host_memory import keep_freed_memory
 
 AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -169,9 +171,17 @@ def _same_as_saved(name: str, value, default, saved: dict):
 
 
 def _check_supported(device: torch.device, precision: str) -> None:
-    if device.type == "cuda" and precision == "bf16" and not torch.cuda.is_bf16_supported():
-        raise LabError(f"{torch.cuda.get_device_name(device)} has no bf16 support: "
-                       "use --precision fp16 (with loss scaling) or auto")
+    """Refuse a precision the device cannot compute; warn (one line) for bf16 emulated on a GPU
+    before Ampere: slow, but the same numbers (a run started on a newer GPU can resume there)."""
+    if device.type == "cuda" and precision == "bf16":
+        if not torch.cuda.is_bf16_supported():
+            raise LabError(f"{torch.cuda.get_device_name(device)} has no bf16 support: "
+                           "use --precision fp16 (with loss scaling) or auto")
+        if not has_native_bf16(device):
+            major, minor = cuda_capability(device)
+            print(f"warning: {torch.cuda.get_device_name(device)} (compute capability {major}.{minor}) emulates bf16, "
+                  "several times slower than fp16: --precision fp16 or auto trains in fp16 with loss scaling",
+                  file=sys.stderr, flush=True)
     if device.type == "cpu" and precision == "fp16" and not cpu_supports("fp16"):
         raise LabError("this CPU has no fp16 units (AVX512-FP16/AMX-FP16): use --precision bf16, fp32 or auto")
 
@@ -180,9 +190,11 @@ def _auto_precision(device: torch.device, probe: ProbeTarget | None,
                     world_size: int) -> tuple[str, str | None, dict]:
     """(precision, memory format or None, why) for ``auto`` on ``device``."""
     if device.type == "cuda":
-        bf16 = torch.cuda.is_bf16_supported()
-        return ("bf16" if bf16 else "fp16"), None, {"requested": "auto", "reason": "CUDA: bf16" if bf16 else
-                                                    "CUDA without bf16: fp16 with loss scaling"}
+        major, minor = cuda_capability(device)
+        if has_native_bf16(device):
+            return "bf16", None, {"requested": "auto", "reason": f"CUDA compute capability {major}.{minor}: bf16"}
+        return "fp16", None, {"requested": "auto", "reason": f"CUDA compute capability {major}.{minor}, "
+                                                             "no native bf16: fp16 with loss scaling"}
     reason = None
     if device.type != "cpu":
         reason = f"{device.type}: fp32"
