@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 
-# Why the lab's GoogLeNet has BatchNorm after every convolution (the report quotes this).
+# Why the lab's GoogLeNet has BatchNorm after every convolution: said once, here (the report quotes it).
 BATCH_NORM_REASON = (
     "Ten epochs at batch 128 are about 3,500 SGD steps, few for a 22-layer network without "
     "normalisation; the handout's own GoogLeNet, which had BatchNorm as well, needed 112,000 steps "
@@ -92,9 +92,7 @@ _SPECS = [
         "conv1 and conv2, trained from scratch",
         partial(AlexNet, lrn=True),
     ),
-    # The lab trains GoogLeNet with BatchNorm: see BATCH_NORM_REASON. Everything else - stem,
-    # LRN, true 5x5 branches, side classifiers - is the paper's. The paper-exact net without
-    # BN (which does train, thanks to its initialisation) is the extra experiment "googlenet_paper".
+    # With BatchNorm (BATCH_NORM_REASON says why); without it, the paper's network: "googlenet_paper".
     ExperimentSpec(
         "googlenet", "GoogLeNet", "googlenet", False,
         "GoogLeNet as in the paper's Table 1 (stem, true 5x5 branches, two side classifiers), "
@@ -115,8 +113,7 @@ _SPECS = [
     ),
     ExperimentSpec(
         "googlenet_paper", "GoogLeNet (paper, no BN)", "googlenet", False,
-        "GoogLeNet exactly as in the paper, without BatchNorm (10,334,030 parameters at 10 "
-        "classes); not one of the five lab experiments",
+        "GoogLeNet exactly as in the paper, without BatchNorm; not one of the five lab experiments",
         partial(GoogLeNet, aux_logits=True, batch_norm=False),
     ),
 ]
