@@ -164,13 +164,15 @@ def test_the_recipe_tables_are_recipe_py():
         assert recipe_for(experiment, spec.family, spec.pretrained) is recipe, experiment
 
 
-def test_the_parameter_counts_and_the_batch_norm_reason_are_written_once():
+def test_the_parameter_counts_the_recipe_table_and_the_batch_norm_reason_are_written_once():
     from labutils.models import BATCH_NORM_REASON
 
     _, *rows = markdown_table(DOCS / "papers.md", "experiment")
     counts = {count for row in rows for count in row[1:] if count}
     reason = re.search(r"\d[\d,]* steps", BATCH_NORM_REASON).group(0)  # the handout GoogLeNet's training, in steps
     prose = [*PAGES, ROOT / "report" / "README.md", *sorted((ROOT / "labutils").rglob("*.py"))]
-    written = {(str(path.relative_to(ROOT)), fact) for path in prose for fact in [*counts, reason]
+    recipe_table = "| weight decay |"
+    written = {(str(path.relative_to(ROOT)), fact) for path in prose for fact in [*counts, reason, recipe_table]
                if fact in path.read_text(encoding="utf-8")}
-    assert written == {("docs/papers.md", count) for count in counts} | {("labutils/models/__init__.py", reason)}
+    assert written == ({("docs/papers.md", fact) for fact in [*counts, recipe_table]}
+                       | {("labutils/models/__init__.py", reason)})
