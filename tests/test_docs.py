@@ -1,5 +1,5 @@
-"""README.md and docs/: README fits one screen, every relative link resolves, and the numbers the
-docs hold once (parameter counts, the recipe) are the code's."""
+"""README.md and docs/: README fits one screen, every relative link resolves, and what the docs hold
+once (parameter counts, the recipe) is the code's and stands nowhere else."""
 
 from __future__ import annotations
 
