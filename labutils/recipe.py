@@ -1,19 +1,6 @@
-"""Default training recipes, per model family, and where each setting comes from.
+"""The training recipe of each model family: SGD, warm-up and cosine decay, label smoothing.
 
-All recipes use SGD with Nesterov momentum 0.9, a linear warm-up over the first epoch and a
-cosine decay to zero (Goyal et al. 2017, "Accurate, Large Minibatch SGD"; Loshchilov & Hutter
-2017, "SGDR"). The learning rate is given for a batch of 128 and scaled linearly with the batch
-size (Goyal et al. 2017), so ``--batch-size 32`` on a laptop keeps the same recipe.
-
-| family              | lr @128 | weight decay | label smoothing | source |
-|---------------------|---------|--------------|-----------------|--------|
-| AlexNet, scratch    | 0.01    | 5e-4         | 0.1             | Krizhevsky et al. 2012 (lr 0.01, batch 128, wd 5e-4); no BatchNorm, so a higher lr stalls at 10 % |
-| GoogLeNet + BN      | 0.1     | 5e-4         | 0.1             | the common CIFAR-10 recipe for BN networks (He et al. 2016; kuangliu/pytorch-cifar's GoogLeNet) |
-| GoogLeNet, paper    | 0.01    | 2e-4         | 0.1             | Szegedy et al. 2015 (momentum 0.9); BN-free like AlexNet, so AlexNet's lr |
-| ImageNet-pretrained | 0.01    | 5e-4         | 0.1             | fine-tuning at a tenth of the scratch lr (Kornblith et al. 2019); the handout's 0.001 @ batch 4 scales to 0.03 |
-
-Label smoothing 0.1 is Szegedy et al. 2016 (Inception-v3). Validation and test losses are
-plain cross-entropy, comparable with the handout's.
+The table with every value's source: docs/papers.md, "The training recipe".
 """
 
 from __future__ import annotations
@@ -24,26 +11,26 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-REFERENCE_BATCH = 128
+REFERENCE_BATCH = 128  # the papers' batch; the lr scales linearly with the batch (Goyal et al. 2017)
 
 
 @dataclass(frozen=True)
 class Recipe:
     lr: float  # for a batch of REFERENCE_BATCH images
     weight_decay: float
-    label_smoothing: float = 0.1
-    momentum: float = 0.9
-    warmup_epochs: float = 1.0
+    label_smoothing: float = 0.1  # Szegedy et al. 2016 (Inception-v3)
+    momentum: float = 0.9  # Nesterov's, with SGD
+    warmup_epochs: float = 1.0  # linear, then cosine to zero (Goyal et al. 2017; Loshchilov & Hutter 2017)
 
     def scaled_lr(self, batch_size: int) -> float:
         return self.lr * batch_size / REFERENCE_BATCH
 
 
 RECIPES = {
-    "alexnet": Recipe(lr=0.01, weight_decay=5e-4),
-    "googlenet": Recipe(lr=0.1, weight_decay=5e-4),
-    "googlenet_paper": Recipe(lr=0.01, weight_decay=2e-4),
-    "pretrained": Recipe(lr=0.01, weight_decay=5e-4),
+    "alexnet": Recipe(lr=0.01, weight_decay=5e-4),  # Krizhevsky et al. 2012
+    "googlenet": Recipe(lr=0.1, weight_decay=5e-4),  # BN networks on CIFAR-10 (He et al. 2016; kuangliu/pytorch-cifar)
+    "googlenet_paper": Recipe(lr=0.01, weight_decay=2e-4),  # Szegedy et al. 2015's decay; BN-free, so AlexNet's lr
+    "pretrained": Recipe(lr=0.01, weight_decay=5e-4),  # a tenth of the scratch lr (Kornblith et al. 2019)
 }
 
 
@@ -59,8 +46,7 @@ def default_batch_size(device: torch.device) -> int:
 
 
 def make_optimizer(model: nn.Module, lr: float, recipe: Recipe) -> torch.optim.SGD:
-    """SGD as the recipe says; the fused kernel where the device has one (7x faster on a CPU
-    for AlexNet's 57M parameters: 36 ms instead of 270 ms per step, about 30 % of a step)."""
+    """SGD as the recipe says; the fused kernel where the device has one (docs/speed.md)."""
     device = next(model.parameters()).device
     return torch.optim.SGD(model.parameters(), lr=lr, momentum=recipe.momentum, nesterov=True,
                            weight_decay=recipe.weight_decay, fused=device.type in ("cuda", "cpu"))

@@ -4,16 +4,13 @@ For each model, in one process and after warm-up steps:
 
 - **ours**: the lab's own code path - ``make_loaders`` (uint8 images in memory, whole-batch
   augmentation with ``grid_sample``; on a GPU the data lives there), ``train_model`` with the
-  experiment's recipe, in the runtime ``--precision`` resolves to (``auto``: bf16,
-  channels_last and cuDNN autotuning on CUDA; on a CPU with bf16 units what its probe picks) -
-  at the lab's batch size. Evaluation is ``evaluate`` (what validation and testing run).
+  experiment's recipe, in the runtime ``--precision`` resolves to (docs/device.md) - at the
+  lab's batch size. Evaluation is ``evaluate`` (what validation and testing run).
 - **bare**: the same ``train_model`` on pre-made input tensors, so ours/bare is what the data
   pipeline adds to a step.
 - **handout**: the handout's loop (``handout.py``): PIL transforms, batch 4, fp32.
 
-Then FLOPs per image (``labutils.flops``), a batch-size sweep for AlexNet and GoogLeNet, fp32
-against ``--precision``'s choice for them at 224 and 64 px, and the wall time of the ``full``
-profile estimated from the measured rates. Prints tables and writes ``bench.json``.
+What else it measures and prints: docs/speed.md, "The benchmark".
 
 The modules, in the order a run uses them:
 

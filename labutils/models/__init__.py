@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 
-# Why the lab's GoogLeNet has BatchNorm after every convolution (the report quotes this).
+# Why the lab's GoogLeNet has BatchNorm after every convolution: said once, here (the report quotes it).
 BATCH_NORM_REASON = (
     "Ten epochs at batch 128 are about 3,500 SGD steps, few for a 22-layer network without "
     "normalisation; the handout's own GoogLeNet, which had BatchNorm as well, needed 112,000 steps "

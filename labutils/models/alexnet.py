@@ -13,8 +13,8 @@ from labutils.models.weight_init import he_fan_in_init
 class AlexNet(nn.Module):
     """AlexNet, Krizhevsky, Sutskever & Hinton 2012 (ImageNet classification with deep
     convolutional neural networks), in the single-tower layout of the lab handout and of
-    torchvision (64-192-384-256-256 kernels, as in Krizhevsky 2014, "One weird trick"):
-    57,044,810 parameters at 10 classes, with or without LRN.
+    torchvision (64-192-384-256-256 kernels, as in Krizhevsky 2014, "One weird trick"); LRN
+    adds no parameters (parameter counts: docs/papers.md).
 
     Args:
         num_classes: outputs of the last layer.

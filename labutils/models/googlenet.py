@@ -48,9 +48,8 @@ class GoogLeNet(nn.Module):
         batch_norm: put ``BatchNorm2d`` between every convolution and its ReLU (stem,
             Inception modules and side classifiers), as Inception-v2 did (Ioffe & Szegedy
             2015); everything else, LRN included, stays the same. Without BN the net is
-            the paper's: 10,334,030 parameters at 10 classes (5,983,802 without side
-            classifiers). BN adds its scale and shift and drops the convolution biases:
-            10,341,566 (5,991,082) parameters.
+            the paper's. BN adds its scale and shift and drops the convolution biases
+            (parameter counts: docs/papers.md).
         dropout: drop probability before the last linear layer (the paper's 0.4).
         aux_dropout: drop probability inside the side classifiers (the paper's 0.7).
         init_weights: He (fan-in) initialisation for convolutions, N(0, 0.01) for linear

@@ -82,7 +82,7 @@ def pretrained_alexnet(num_classes: int = 10, random_weights: bool = False) -> n
 def pretrained_googlenet(num_classes: int = 10, random_weights: bool = False) -> nn.Module:
     """torchvision's GoogLeNet with ImageNet weights (``GoogLeNet_Weights.IMAGENET1K_V1``,
     file ``googlenet-1378be20.pth``, 50 MB) and new heads ``fc``, ``aux1.fc2`` and
-    ``aux2.fc2`` with ``num_classes`` outputs: 9,960,638 parameters at 10 classes.
+    ``aux2.fc2`` with ``num_classes`` outputs.
 
     torchvision's network is not the paper's: BatchNorm after every convolution, no LRN, a
     3x3 convolution in the "5x5" branch, a 2x2 last max-pool, side classifiers with adaptive
