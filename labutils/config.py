@@ -160,6 +160,8 @@ class RunConfig:
             raise LabError(f"unknown device '{self.device[:60]}'; choose one of: {', '.join(DEVICE_KINDS)} "
                            "(a GPU by number: cuda:1)")
         check_options(self.precision, self.memory_format, self.data_placement, self.host_sync_every)
+        if self.out is not None and not self.out.strip():
+            raise LabError("--out is empty: give the run folder's path, or leave --out out for the default")
         if self.resume and self.force:
             raise LabError("--resume continues a run and --force starts it over: pass only one")
         return self

@@ -23,8 +23,8 @@ from torch import nn
 from . import models
 from .augment import BatchTransform, normalization
 from .config import RunConfig
-from .data import DataSplits, make_splits
-from .errors import LabError, TrainingInterrupted
+from .data import DataSplits, fingerprint, make_splits
+from .errors import LabError, TrainingInterrupted, one_line
 from .inference import measure_inference
 from .loader import BatchLoader
 from .models.input_size import check_image_size
@@ -32,6 +32,7 @@ from .recipe import Recipe, make_optimizer, make_scheduler, recipe_for
 from .resolve import resolve
 from .run_folder import RunFolder, atomic_write_json, load_checkpoint, load_weights
 from .run_folder.guard import prepare_run, record_stop
+from .run_folder.identity import DATA_KEY
 from .run_folder.lock import release_folder
 from .runtime import distributed
 from .runtime.device import (
@@ -127,6 +128,7 @@ def _train_and_test(config: RunConfig) -> dict:
     # What the run really used: a rerun with these options computes the same (auto resolved).
     saved_config = {**config.to_dict(), **setup.runtime.options(), "resume": False, "force": False}
     described = describe_run(config, setup, device)
+    identity = {"experiment": config.experiment, "config": saved_config, DATA_KEY: described[DATA_KEY]}
     if setup.run is not None:
         _start_run_folder(setup.run, config, saved_config, described, setup.runtime)
 
@@ -136,12 +138,12 @@ def _train_and_test(config: RunConfig) -> dict:
         _, history = train_model(
             setup.model, setup.loaders, setup.criterion, setup.optimizer, config.epochs, scheduler=setup.scheduler,
             eval_criterion=setup.eval_criterion, run=setup.run, resume=setup.resume,
-            checkpoint_extra={"experiment": config.experiment, "config": saved_config},
+            checkpoint_extra=identity,
             progress=config.progress, runtime=setup.runtime)
         test = test_model(setup.network, setup.loaders, setup.eval_criterion, runtime=setup.runtime,
                           predictions_file=RunFolder(config.run_dir).predictions)
-        speed = (measure_inference(setup.network, config.batch_size, config.image_size, setup.runtime)
-                 if distributed.is_main() else {})
+    # Results first: a measurement after testing that fails is recorded as that, the run stays complete.
+    speed = inference_speed(setup, config) if distributed.is_main() else {}
     metrics = final_metrics(described, history, {**test, **speed}, started, device)
     if setup.run is not None:
         _finish_run_folder(setup.run, config.experiment, metrics)
@@ -187,6 +189,16 @@ def _open_run_and_data(config: RunConfig) -> tuple[RunFolder | None, dict | None
     return run, resume, splits
 
 
+def inference_speed(setup: TrainingSetup, config: RunConfig) -> dict:
+    """``measure_inference``'s figures, or why it could not measure them (out of memory, ...)."""
+    try:
+        return measure_inference(setup.network, min(config.batch_size, len(setup.splits.test)), config.image_size,
+                                 setup.runtime)
+    except (RuntimeError, MemoryError) as error:
+        print(f"{config.experiment}: inference speed not measured ({one_line(error, 120)})", flush=True)
+        return {"inference_error": one_line(error)}
+
+
 def describe_run(config: RunConfig, setup: TrainingSetup, device: torch.device) -> dict:
     """What the run is (model, data, recipe, device, runtime, environment): the head of ``metrics.json``."""
     network, splits, recipe, runtime = setup.network, setup.splits, setup.recipe, setup.runtime
@@ -202,6 +214,7 @@ def describe_run(config: RunConfig, setup: TrainingSetup, device: torch.device) 
         **runtime.options(), "precision_choice": runtime.choice,
         "train_images": len(splits.train), "val_images": len(splits.val), "test_images": len(splits.test),
         "classes": list(splits.classes), "environment": environment(device),
+        DATA_KEY: fingerprint(config.dataset, config.data_root),
     }
 
 
