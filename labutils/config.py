@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from .cli_types import fraction, nonnegative_int, positive_float, positive_int
-from .errors import LabError, did_you_mean
+from .errors import LabError, did_you_mean, quoted
 
 MAX_IMAGE_SIZE = 1024  # 32-pixel CIFAR-10 images upsampled past this show nothing new, and cost memory
 MAX_SEED = 2**32 - 1  # seeds are mixed into 64-bit generator seeds per batch (loader.batch_seed)
@@ -212,7 +212,7 @@ def _check_types(config: RunConfig) -> None:
                 setattr(config, f.name, float(value))
                 continue
             names = " or ".join("None" if t is type(None) else t.__name__ for t in allowed)
-            raise LabError(f"parameter '{f.name}' must be {names}, got {value!r} ({type(value).__name__})")
+            raise LabError(f"parameter '{f.name}' must be {names}, got {quoted(value)} ({type(value).__name__})")
 
 
 # --- the command line ------------------------------------------------------------------------

@@ -24,12 +24,14 @@ from typing import Any
 import yaml
 
 from ..config import NOT_IN_PROFILE, PROFILE_KEYS, RunConfig, run_dir
-from ..errors import LabError, did_you_mean
+from ..data import split_sizes
+from ..errors import LabError, did_you_mean, flat, quoted
 from .notebooks import NOTEBOOK_DIR
 from .profile_yaml import description_text, load_unique_keys
 
 PROFILE_DIR = NOTEBOOK_DIR / "profiles"
 TOP_LEVEL_KEYS = ("description", "dataset", "seeds", "experiments", "defaults", "overrides")
+MAX_PROFILE_BYTES = 1_000_000  # the shipped profiles are a few hundred bytes
 
 
 @dataclass(frozen=True)
@@ -94,12 +96,7 @@ def load_profile(name: str, directory: Path = PROFILE_DIR) -> Profile:
     from ..models import EXPERIMENTS
 
     path = profile_path(name, directory)
-    try:
-        raw = load_unique_keys(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise LabError(f"{path} is not UTF-8 text: save the profile as plain UTF-8 YAML") from None
-    except yaml.YAMLError as error:
-        raise LabError(f"{path} is not valid YAML: {' '.join(str(error).split())}") from error
+    raw = _read_yaml(path)
     where = f"profile {path.name}"
     if not isinstance(raw, dict):
         raise LabError(f"{where} must be a mapping with the keys {', '.join(TOP_LEVEL_KEYS)}")
@@ -110,17 +107,18 @@ def load_profile(name: str, directory: Path = PROFILE_DIR) -> Profile:
 
     seeds = raw.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds or not all(type(s) is int for s in seeds):
-        raise LabError(f"{where}: 'seeds' must be a list of whole numbers, e.g. [0, 1, 2], got {seeds!r}")
+        raise LabError(f"{where}: 'seeds' must be a list of whole numbers, e.g. [0, 1, 2], got {quoted(seeds)}")
     if len(set(seeds)) != len(seeds):
-        raise LabError(f"{where}: 'seeds' lists a seed twice: {seeds}")
+        raise LabError(f"{where}: 'seeds' lists a seed twice: {quoted(seeds)}")
 
     experiments = raw["experiments"]
-    if not isinstance(experiments, list) or not experiments:
-        raise LabError(f"{where}: 'experiments' must be a non-empty list, e.g. [{', '.join(EXPERIMENTS)}]")
+    if not isinstance(experiments, list) or not experiments or not all(isinstance(e, str) for e in experiments):
+        raise LabError(f"{where}: 'experiments' must be a non-empty list of names, e.g. [{', '.join(EXPERIMENTS)}], "
+                       f"got {quoted(experiments)}")
     for experiment in experiments:
         if experiment not in EXPERIMENTS:
-            raise LabError(f"{where}: unknown experiment '{experiment}'{did_you_mean(experiment, EXPERIMENTS)}; "
-                           f"choose from: {', '.join(EXPERIMENTS)}")
+            raise LabError(f"{where}: unknown experiment {quoted(experiment)}"
+                           f"{did_you_mean(experiment, EXPERIMENTS)}; choose from: {', '.join(EXPERIMENTS)}")
     if len(set(experiments)) != len(experiments):
         raise LabError(f"{where}: 'experiments' lists an experiment twice")
 
@@ -129,7 +127,7 @@ def load_profile(name: str, directory: Path = PROFILE_DIR) -> Profile:
     overrides = _mapping(raw.get("overrides"), f"{where}: 'overrides'")
     for experiment, values in overrides.items():
         if experiment not in experiments:
-            raise LabError(f"{where}: 'overrides' names '{experiment}', which is not in 'experiments'")
+            raise LabError(f"{where}: 'overrides' names {quoted(experiment)}, which is not in 'experiments'")
         _check_keys(_mapping(values, f"{where}: overrides of {experiment}"), PROFILE_KEYS,
                     f"{where}: overrides of {experiment}")
 
@@ -140,17 +138,34 @@ def load_profile(name: str, directory: Path = PROFILE_DIR) -> Profile:
     )
     for experiment, seed in profile.runs():
         try:
-            RunConfig.from_dict(profile.parameters(experiment, seed))
+            config = RunConfig.from_dict(profile.parameters(experiment, seed))
+            split_sizes(config.dataset, config.val_fraction)  # a split left empty is told now, not at its run
         except LabError as error:
             raise LabError(f"{where}, {experiment}: {error}") from None
     return profile
+
+
+def _read_yaml(path: Path) -> Any:
+    """The YAML in a profile file; ``LabError`` for a file too large, not UTF-8 or not valid YAML."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_PROFILE_BYTES:
+            raise LabError(f"{path} is {size:,} bytes: a profile is a short YAML file (at most "
+                           f"{MAX_PROFILE_BYTES:,} bytes); pass the right file")
+        return load_unique_keys(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise LabError(f"{path} is not UTF-8 text: save the profile as plain UTF-8 YAML") from None
+    except OSError as error:
+        raise LabError(f"cannot read {path} ({error.strerror or error})") from None
+    except (yaml.YAMLError, ValueError, RecursionError) as error:  # ValueError: an integer of 4,300+ digits
+        raise LabError(f"{path} is not valid YAML: {flat(str(error))}") from None
 
 
 def _mapping(value: Any, what: str) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise LabError(f"{what} must be a mapping (key: value lines), got {value!r}")
+        raise LabError(f"{what} must be a mapping (key: value lines), got {quoted(value)}")
     return dict(value)
 
 
@@ -159,4 +174,5 @@ def _check_keys(values: dict, valid: list[str] | tuple[str, ...], where: str) ->
         if key not in valid:
             if key in NOT_IN_PROFILE:
                 raise LabError(f"{where}: '{key}' cannot be set here: {NOT_IN_PROFILE[key]}")
-            raise LabError(f"{where}: unknown key '{key}'{did_you_mean(key, valid)}; valid keys: {', '.join(valid)}")
+            raise LabError(f"{where}: unknown key {quoted(key)}{did_you_mean(key, valid)}; "
+                           f"valid keys: {', '.join(valid)}")
