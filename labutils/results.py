@@ -257,6 +257,10 @@ def load_weights(model: torch.nn.Module, state: dict, path: str | Path, experime
     problem = weights_mismatch(model.state_dict(), state["model"])
     if problem is not None:
         raise CheckpointError(f"checkpoint {path} does not fit the '{experiment}' architecture here: {problem}")
+    broken = next((k for k, v in state["model"].items() if v.is_floating_point() and not v.isfinite().all()), None)
+    if broken is not None:
+        raise CheckpointError(f"checkpoint {path} holds weights that are not finite (NaN or infinity in {broken}): "
+                              "the run diverged; use another checkpoint, or train again (e.g. with a smaller --lr)")
     model.load_state_dict(state["model"])
 
 
