@@ -3,7 +3,7 @@
 ``yaml.safe_load`` keeps the last of two equal keys without a word, so a profile that sets
 ``epochs`` twice trains with whichever came last. ``load_unique_keys`` refuses it, naming the
 key and both lines (as a YAML error); lists and mappings nested deeper than any profile needs are
-refused the same way, before PyYAML's recursive composer could overflow the stack. ``description_text`` turns a profile's description into one line of text,
+refused (``NestedTooDeep``) before PyYAML's recursive composer could overflow the stack. ``description_text`` turns a profile's description into one line of text,
 whether it was written as text or as a list of lines.
 """
 
@@ -38,9 +38,13 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+class NestedTooDeep(LabError):
+    """A profile nests lists or mappings deeper than ``MAX_DEPTH``; the message names the line."""
+
+
 def load_unique_keys(text: str) -> Any:
     """``yaml.safe_load`` that raises a ``yaml.YAMLError`` for a key written twice in one mapping,
-    or for lists and mappings nested more than ``MAX_DEPTH`` deep."""
+    and ``NestedTooDeep`` for lists and mappings nested more than ``MAX_DEPTH`` deep."""
     _check_depth(text)
     return yaml.load(text, Loader=_UniqueKeyLoader)
 
@@ -52,9 +56,8 @@ def _check_depth(text: str) -> None:
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
-                raise yaml.MarkedYAMLError(None, None, f"lists or mappings nested more than {MAX_DEPTH} deep; "
-                                           "a profile's values are plain numbers, words or short lists",
-                                           event.start_mark)
+                raise NestedTooDeep(f"line {event.start_mark.line + 1} nests lists or mappings more than "
+                                    f"{MAX_DEPTH} deep: a profile's values are plain numbers, words or short lists")
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
 

@@ -27,7 +27,7 @@ from ..config import NOT_IN_PROFILE, PROFILE_KEYS, RunConfig, run_dir
 from ..data import split_sizes
 from ..errors import LabError, did_you_mean, flat, quoted
 from .notebooks import NOTEBOOK_DIR
-from .profile_yaml import description_text, load_unique_keys
+from .profile_yaml import NestedTooDeep, description_text, load_unique_keys
 
 PROFILE_DIR = NOTEBOOK_DIR / "profiles"
 TOP_LEVEL_KEYS = ("description", "dataset", "seeds", "experiments", "defaults", "overrides")
@@ -157,6 +157,8 @@ def _read_yaml(path: Path) -> Any:
         raise LabError(f"{path} is not UTF-8 text: save the profile as plain UTF-8 YAML") from None
     except OSError as error:
         raise LabError(f"cannot read {path} ({error.strerror or error})") from None
+    except NestedTooDeep as error:
+        raise LabError(f"{path}: {error}") from None
     except (yaml.YAMLError, ValueError, RecursionError) as error:  # ValueError: an integer of 4,300+ digits
         raise LabError(f"{path} is not valid YAML: {flat(str(error))}") from None
 
