@@ -74,8 +74,12 @@ def load_cifar10(root: str | Path, download: bool = True) -> tuple[ImageSet, Ima
     from torchvision.datasets import CIFAR10
 
     root = Path(root)
+    if root.is_symlink() and not root.exists():
+        raise DataUnavailableError(f"the data root {root} is a link that cannot be followed (a loop, or to nothing): "
+                                   "point it at a folder, or remove it")
     archive = root / CIFAR10_ARCHIVE
-    where = f"put {CIFAR10_ARCHIVE} ({CIFAR10_URL}) into {root.resolve()}/ and rerun"
+    # abspath, not resolve(): resolving a symbolic link loop raises
+    where = f"put {CIFAR10_ARCHIVE} ({CIFAR10_URL}) into {os.path.abspath(root)}/ and rerun"
     try:
         sets = [CIFAR10(root, train=train, download=download) for train in (True, False)]
     except (OSError, RuntimeError, EOFError, ValueError) as error:  # URLError is an OSError
@@ -235,8 +239,9 @@ def _read_image(path: Path) -> torch.Tensor:
                  "shrink the image or remove it")
     try:
         with _open_regular(path) as file, warnings.catch_warnings():
-            # PIL warns (3 lines) past its own limit and refuses past twice that; ours is below both.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # PIL warns (3 lines) past its own limit and refuses past twice that: ours is below both. Its
+            # other warnings (palette transparency, damaged EXIF) do not stop an image from being read.
+            warnings.simplefilter("ignore")
             with Image.open(file) as image:
                 width, height = image.size
                 if width * height > MAX_IMAGE_PIXELS:

@@ -18,10 +18,11 @@ from cli import run_cli
 from PIL import Image
 
 from labutils import models
-from labutils.data import load_image_folder
+from labutils.data import load_cifar10, load_image_folder
 from labutils.errors import DataUnavailableError, LabError, quoted
 from labutils.lab.profiles import load_profile
 from labutils.predictions import make_predictions, predictions_problem, read_predictions, save_predictions
+from labutils.results import load_checkpoint
 
 CLI_TIMEOUT = 180  # a hang (a named pipe opened for reading) fails the test instead of the suite
 
@@ -129,6 +130,17 @@ def test_a_named_pipe_without_an_image_suffix_is_left_alone(tmp_path: Path) -> N
     assert len(train) == 12
 
 
+def test_a_data_root_that_loops_is_named(tmp_path: Path) -> None:
+    os.symlink(tmp_path / "b", tmp_path / "a")
+    os.symlink(tmp_path / "a", tmp_path / "b")
+    with pytest.raises(DataUnavailableError, match=r"the data root .*/a is a link that cannot be followed"):
+        load_cifar10(tmp_path / "a", download=False)
+    profile = tmp_path / "looped.yaml"
+    profile.write_text(f"dataset: fake\nexperiments: [alexnet]\ndefaults: {{data_root: {tmp_path / 'a'}}}\n")
+    with pytest.raises(LabError, match=r"profile looped.yaml: data_root '.*/a' cannot be followed"):
+        load_profile(str(profile)).config("alexnet", 0, tmp_path / "runs")
+
+
 # --- splits --------------------------------------------------------------------------------------
 
 def test_a_val_fraction_that_leaves_no_training_image_is_one_line(tmp_path: Path) -> None:
@@ -213,6 +225,12 @@ def test_a_profile_too_large_to_be_one_is_refused_unread(tmp_path: Path) -> None
         load_profile(str(profile))
 
 
+def test_a_named_pipe_for_a_profile_is_not_read(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.yaml")
+    with pytest.raises(LabError, match=r"pipe.yaml is not a file: give a path to a .yaml file"):
+        load_profile(str(tmp_path / "pipe.yaml"))
+
+
 def test_quoted_is_a_short_prefix_of_any_value() -> None:
     deep: list = ["x"]
     for _ in range(4000):
@@ -259,6 +277,12 @@ def test_a_checkpoint_with_nan_weights_is_refused_in_one_line(tmp_path: Path) ->
     checkpoint = saved_checkpoint(tmp_path / "best.pt", image_size=64, spoil=poison)
     line = one_error_line(test_checkpoint(checkpoint, image_size=64))
     assert f"checkpoint {checkpoint} holds weights that are not finite (NaN or infinity in features.0.weight)" in line
+
+
+def test_a_named_pipe_for_a_checkpoint_is_not_read(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "best.pt")
+    with pytest.raises(LabError, match=r"best.pt is not a regular file: pass a best.pt or last.pt"):
+        load_checkpoint(tmp_path / "best.pt")
 
 
 # --- predictions.npz -----------------------------------------------------------------------------

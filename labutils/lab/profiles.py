@@ -67,7 +67,12 @@ class Profile:
 
     def _data_root(self, data_root: str) -> Path:
         """Relative data roots are taken from where the lab is started (the repository root)."""
-        return Path(data_root).expanduser().resolve()
+        try:
+            return Path(data_root).expanduser().resolve()
+        except (OSError, RuntimeError) as error:  # RuntimeError: a symbolic link loop (Python 3.11)
+            reason = getattr(error, "strerror", None) or "a symbolic link loop"
+            raise LabError(f"profile {self.path.name}: data_root {quoted(data_root, 200)} cannot be followed "
+                           f"({reason}): give a folder that exists, or one to create") from None
 
 
 def profile_names(directory: Path = PROFILE_DIR) -> list[str]:
@@ -79,6 +84,8 @@ def profile_path(name: str | Path, directory: Path = PROFILE_DIR) -> Path:
     name = str(name)
     if name.endswith((".yaml", ".yml")) or "/" in name:
         path = Path(name).expanduser()
+        if path.exists() and not path.is_file():  # a folder, or a named pipe that reading would wait on
+            raise LabError(f"profile {path} is not a file: give a path to a .yaml file")
         if not path.is_file():
             raise LabError(f"profile file {path} does not exist; give a path to a .yaml file, or one of: "
                            f"{', '.join(profile_names(directory))}")
