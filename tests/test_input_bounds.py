@@ -189,6 +189,12 @@ PROFILE_SHAPES = {  # a profile's YAML -> what its one line says
     "a value an alias bomb": ("dataset: fake\nexperiments: [alexnet]\ndefaults:\n  epochs:\n"
                               + alias_bomb().replace("  - ", "    - "),
                               r"alexnet: parameter 'epochs' must be int, got \[\['lol', .*\.\.\. \(list\)"),
+    "dataset an alias bomb": ("experiments: [alexnet]\ndataset:\n" + alias_bomb(),
+                              r"alexnet: parameter 'dataset' must be str, got \[\['lol', .*\.\.\. \(list\)"),
+    "description an alias bomb": ("dataset: fake\nexperiments: [alexnet]\ndescription:\n" + alias_bomb(),
+                                  r"'description' must be text, got \[\['lol', "),
+    "overrides nested": ("dataset: fake\nexperiments: [alexnet]\noverrides: {alexnet: [[[epochs]]]}\n",
+                         r"overrides of alexnet must be a mapping \(key: value lines\), got \[\[\['epochs'\]\]\]"),
     "an integer of 5,000 digits": (f"dataset: fake\nexperiments: [alexnet]\ndefaults: {{epochs: {'9' * 5000}}}\n",
                                    r"not valid YAML: Exceeds the limit \(4300 digits\)"),
     "a key of 100,000 characters": (f"dataset: fake\nexperiments: [alexnet]\ndefaults:\n  ? {'e' * 100_000}\n  : 1\n",

@@ -3,8 +3,9 @@
 ``yaml.safe_load`` keeps the last of two equal keys without a word, so a profile that sets
 ``epochs`` twice trains with whichever came last. ``load_unique_keys`` refuses it, naming the
 key and both lines (as a YAML error); lists and mappings nested deeper than any profile needs are
-refused (``NestedTooDeep``) before PyYAML's recursive composer could overflow the stack. ``description_text`` turns a profile's description into one line of text,
-whether it was written as text or as a list of lines.
+refused (``NestedTooDeep``) before PyYAML's recursive composer could overflow the stack.
+``description_text`` turns a profile's description into one line of text, whether it was written
+as text or as a list of lines.
 """
 
 from __future__ import annotations

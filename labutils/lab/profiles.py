@@ -93,8 +93,8 @@ def profile_path(name: str | Path, directory: Path = PROFILE_DIR) -> Path:
     path = directory / f"{name}.yaml"
     if not path.is_file():
         valid = profile_names(directory)
-        raise LabError(f"unknown profile '{name}'{did_you_mean(name, valid)}; choose one of: {', '.join(valid)} "
-                       f"(or a .yaml file; profiles live in {directory})")
+        raise LabError(f"unknown profile {quoted(name)}{did_you_mean(name, valid)}; choose one of: "
+                       f"{', '.join(valid)} (or a .yaml file; profiles live in {directory})")
     return path
 
 
