@@ -18,12 +18,14 @@ from typing import Any, get_type_hints
 
 from .catalog import EXPERIMENTS
 from .cli_types import fraction, nonnegative_int, positive_float, positive_int
-from .errors import LabError, did_you_mean
+from .errors import LabError, did_you_mean, quoted
 
 MAX_IMAGE_SIZE = 1024  # 32-pixel CIFAR-10 images upsampled past this show nothing new, and cost memory
 MAX_SEED = 2**32 - 1  # seeds are mixed into 64-bit generator seeds per batch (loader.batch_seed)
 MAX_BATCH_SIZE = 65_536  # far past any GPU's memory at 224 px; a typo beyond it fails here, not after training
 DATASETS = ("cifar10", "fake", "imagefolder")
+# Images in each dataset's training pool and test set, known without loading it.
+DATASET_SIZES = {"cifar10": (50_000, 10_000), "fake": (1_000, 200)}
 DEVICE_KINDS = ("cuda", "mps", "cpu")
 DEVICE_PATTERN = re.compile(r"(cuda|mps|cpu)(:\d+)?")  # cpu, cuda, cuda:1
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -210,7 +212,7 @@ def _check_types(config: RunConfig) -> None:
                 setattr(config, f.name, float(value))
                 continue
             names = " or ".join("None" if t is type(None) else t.__name__ for t in allowed)
-            raise LabError(f"parameter '{f.name}' must be {names}, got {value!r} ({type(value).__name__})")
+            raise LabError(f"parameter '{f.name}' must be {names}, got {quoted(value)} ({type(value).__name__})")
 
 
 def notebook_config(run_config: dict[str, Any] | None, **knobs: Any) -> RunConfig:
@@ -221,3 +223,27 @@ def notebook_config(run_config: dict[str, Any] | None, **knobs: Any) -> RunConfi
         return RunConfig.from_dict(run_config)
     folder = run_dir("../runs", "notebook", knobs.get("experiment", ""), knobs.get("seed", 0))
     return RunConfig.from_dict({"data_root": "../data", "out": str(folder), **knobs})
+
+
+def validation_count(val_fraction: float, pool_size: int) -> int:
+    """How many of ``pool_size`` images are held out for validation: at least one, and never all."""
+    if not 0 < val_fraction < 1:
+        raise LabError(f"val fraction must lie strictly between 0 and 1, got {val_fraction}")
+    num_val = max(1, round(val_fraction * pool_size))
+    if num_val >= pool_size:
+        raise LabError(f"val fraction {val_fraction} holds out all {pool_size:,} training images for validation "
+                       "and leaves none to train on: use a smaller val fraction (e.g. the default "
+                       f"{default_of('val_fraction')})")
+    return num_val
+
+
+def split_sizes(dataset: str, val_fraction: float = default_of("val_fraction"), train_samples: int | None = None,
+                val_samples: int | None = None, test_samples: int | None = None) -> tuple[int, int, int] | None:
+    """(train, val, test) image counts ``make_splits`` gives, without loading the data
+    (None for an image folder, whose size is unknown until read)."""
+    if dataset not in DATASET_SIZES:
+        return None
+    pool, test = DATASET_SIZES[dataset]
+    num_val = validation_count(val_fraction, pool)
+    return (min(train_samples or pool, pool - num_val), min(val_samples or num_val, num_val),
+            min(test_samples or test, test))

@@ -11,6 +11,9 @@ stratified by class; the test images are only ever handed to ``test_model``.
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,17 +23,18 @@ from PIL import Image, UnidentifiedImageError
 from torchvision.datasets import CIFAR10
 from torchvision.transforms.functional import center_crop, pil_to_tensor, resize
 
-from .config import DATASETS, default_of
-from .errors import DataUnavailableError, LabError
+X
+from .errors import DataUnavailableError, LabError, one_line
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
-# Images in each dataset's training pool and test set, known without loading it.
-DATASET_SIZES = {"cifar10": (50_000, 10_000), "fake": (1_000, 200)}
 VAL_FRACTION = default_of("val_fraction")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm"}
+# An image may declare at most this many pixels: 200 MB decoded (a 24-megapixel photo is a third of it).
+MAX_IMAGE_SIDE = 8192
+MAX_IMAGE_PIXELS = MAX_IMAGE_SIDE ** 2
 
 
 @dataclass
@@ -68,8 +72,12 @@ class DataSplits:
 def load_cifar10(root: str | Path, download: bool = True) -> tuple[ImageSet, ImageSet]:
     """CIFAR-10's training and test images, downloading into ``root`` when needed."""
     root = Path(root)
+    if root.is_symlink() and not root.exists():
+        raise DataUnavailableError(f"the data root {root} is a link that cannot be followed (a loop, or to nothing): "
+                                   "point it at a folder, or remove it")
     archive = root / CIFAR10_ARCHIVE
-    where = f"put {CIFAR10_ARCHIVE} ({CIFAR10_URL}) into {root.resolve()}/ and rerun"
+    # abspath, not resolve(): resolving a symbolic link loop raises
+    where = f"put {CIFAR10_ARCHIVE} ({CIFAR10_URL}) into {os.path.abspath(root)}/ and rerun"
     try:
         sets = [CIFAR10(root, train=train, download=download) for train in (True, False)]
     except (OSError, RuntimeError, EOFError, ValueError) as error:  # URLError is an OSError
@@ -127,8 +135,10 @@ def load_image_folder(root: str | Path, store_size: int | None = None) -> tuple[
     Images keep their size when all share one (e.g. CIFAR-10 exported as PNGs); otherwise each
     is resized (shorter side) and centre-cropped to ``store_size`` pixels (default 256, the
     handout's resize before its 224 crop). Hidden files and folders (``.ipynb_checkpoints``,
-    ``.DS_Store``) are skipped; an empty class folder, or a folder inside a class folder, is an
-    error that names it.
+    ``.DS_Store``) are skipped, and so are files without an image suffix; an empty class folder, a
+    folder inside a class folder, an image name that is not a regular file (a named pipe), a link
+    that cannot be followed, a folder that cannot be read and an image of more than
+    ``MAX_IMAGE_PIXELS`` pixels are errors that name them.
     """
     root = Path(root)
     parts = [_class_files(root / part) for part in ("train", "test")]
@@ -141,9 +151,31 @@ def load_image_folder(root: str | Path, store_size: int | None = None) -> tuple[
             _read_images(test_files, train_classes, store_size))
 
 
-def _visible(folder: Path) -> list[Path]:
-    """The entries of ``folder`` that are not hidden (Jupyter's checkpoints, macOS's .DS_Store), sorted."""
-    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+def _visible(folder: Path) -> list[tuple[Path, str]]:
+    """The entries of ``folder`` that are not hidden (Jupyter's checkpoints, macOS's .DS_Store), sorted,
+    each with what it is (``_kind``)."""
+    try:
+        entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    except OSError as error:  # no permission (mode 000), or the folder went away
+        raise DataUnavailableError(f"cannot read the folder {folder} ({error.strerror or error}): "
+                                   "make it readable (chmod u+rx) or remove it") from None
+    return [(p, _kind(p)) for p in entries]
+
+
+_KINDS = {stat.S_IFDIR: "folder", stat.S_IFREG: "file", stat.S_IFIFO: "named pipe", stat.S_IFSOCK: "socket",
+          stat.S_IFCHR: "device", stat.S_IFBLK: "device"}
+
+
+def _kind(path: Path) -> str:
+    """'folder', 'file' (a regular one) or what else ``path`` is, following links; told from its
+    status alone, so that nothing is opened (opening a named pipe waits for a writer forever)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        what = "a link that cannot be followed" if path.is_symlink() else "unreadable"
+        raise DataUnavailableError(f"{path} is {what} ({error.strerror or error}): remove it or "
+                                   "replace it with the file it stands for") from None
+    return _KINDS.get(stat.S_IFMT(mode), "special file")
 
 
 def _class_files(folder: Path) -> tuple[list[str], list[tuple[Path, int]]]:
@@ -153,18 +185,23 @@ def _class_files(folder: Path) -> tuple[list[str], list[tuple[Path, int]]]:
             f"{folder} does not exist: an imagefolder root needs train/<class>/ and test/<class>/ sub-folders"
         )
     entries = _visible(folder)
-    classes = [d.name for d in entries if d.is_dir()]
-    loose = [p for p in entries if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    classes = [p.name for p, kind in entries if kind == "folder"]
+    loose = [p for p, kind in entries if kind == "file" and p.suffix.lower() in IMAGE_SUFFIXES]
     if loose:
         raise DataUnavailableError(f"{loose[0]} is not in a class folder: images go into {folder}/<class>/")
     files = []
     for index, name in enumerate(classes):
         entries = _visible(folder / name)
-        nested = [p for p in entries if p.is_dir()]
+        nested = [p for p, kind in entries if kind == "folder"]
         if nested:
             raise DataUnavailableError(f"{nested[0]} is a folder inside the class folder {folder / name}: images "
                                        "must sit directly in their class folder; move them up or remove it")
-        images = [(p, index) for p in entries if p.suffix.lower() in IMAGE_SUFFIXES]
+        named = [(p, kind) for p, kind in entries if p.suffix.lower() in IMAGE_SUFFIXES]
+        special = [(p, kind) for p, kind in named if kind != "file"]
+        if special:
+            path, kind = special[0]
+            raise DataUnavailableError(f"{path} is a {kind}, not an image file: remove it from {folder / name}")
+        images = [(p, index) for p, _ in named]
         if not images:
             raise DataUnavailableError(f"the class folder {folder / name} holds no images (.png, .jpg, ...): "
                                        "add its images or remove the class from both train/ and test/")
@@ -177,19 +214,51 @@ def _class_files(folder: Path) -> tuple[list[str], list[tuple[Path, int]]]:
 
 
 def _read_images(files: list[tuple[Path, int]], classes: list[str], store_size: int | None) -> ImageSet:
-    images = []
-    for path, _ in files:
-        try:
-            with Image.open(path) as image:
-                images.append(pil_to_tensor(image.convert("RGB")))
-        except (OSError, UnidentifiedImageError) as error:
-            raise DataUnavailableError(f"{path} is not a readable image ({error}): remove or replace it") from error
+    images = [_read_image(path) for path, _ in files]
     sizes = {tuple(i.shape[1:]) for i in images}
     if store_size is not None or len(sizes) > 1:
         side = store_size or 256
         images = [center_crop(resize(i, side, antialias=True), [side, side]) for i in images]
     labels = torch.tensor([c for _, c in files], dtype=torch.int64)
     return ImageSet(torch.stack(images), labels, tuple(classes))
+
+
+def _read_image(path: Path) -> torch.Tensor:
+    """One image file as uint8 (3, H, W); ``DataUnavailableError`` naming it when it is not a readable
+    image, or declares more than ``MAX_IMAGE_PIXELS`` pixels (its header is read before anything is decoded)."""
+    too_large = (f"more than the {MAX_IMAGE_PIXELS:,} ({MAX_IMAGE_SIDE}x{MAX_IMAGE_SIDE}) the lab decodes: "
+                 "shrink the image or remove it")
+    try:
+        with _open_regular(path) as file, warnings.catch_warnings():
+            # PIL warns (3 lines) past its own limit and refuses past twice that: ours is below both. Its
+            # other warnings (palette transparency, damaged EXIF) do not stop an image from being read.
+            warnings.simplefilter("ignore")
+            with Image.open(file) as image:
+                width, height = image.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise DataUnavailableError(f"{path} declares {width}x{height} pixels, {too_large}")
+                return pil_to_tensor(image.convert("RGB"))
+    except Image.DecompressionBombError:
+        raise DataUnavailableError(f"{path} declares over {2 * Image.MAX_IMAGE_PIXELS:,} pixels, {too_large}") from None
+    except DataUnavailableError:
+        raise
+    except Exception as error:  # whatever a decoder raises on a damaged file: OSError, ValueError, SyntaxError...
+        raise DataUnavailableError(f"{path} is not a readable image ({one_line(error, 120)}): "
+                                   "remove or replace it") from None
+
+
+def _open_regular(path: Path):
+    """``path`` opened for reading in binary, refused unless it is a regular file; never waits on a
+    named pipe (one may take an image's place after the folder was listed)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise DataUnavailableError(f"{path} is not a regular file: remove it from its class folder")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def load_dataset(name: str, root: str | Path = "data", download: bool = True) -> tuple[ImageSet, ImageSet]:
@@ -244,10 +313,8 @@ def stratified_order(labels: torch.Tensor, seed: int) -> torch.Tensor:
 
 def split_train_val(pool: ImageSet, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Stratified (train, val) indices into ``pool``; the same seed always gives the same split."""
-    if not 0 < val_fraction < 1:
-        raise LabError(f"val fraction must lie strictly between 0 and 1, got {val_fraction}")
+    num_val = validation_count(val_fraction, len(pool))
     order = stratified_order(pool.labels, seed)
-    num_val = max(1, round(val_fraction * len(pool)))
     return order[num_val:], order[:num_val]
 
 
@@ -278,18 +345,6 @@ def make_splits(dataset: str = "cifar10", root: str | Path = "data", seed: int =
         test=_take(test, test_samples, seed, "test"),
         dataset=dataset,
     )
-
-
-def split_sizes(dataset: str, val_fraction: float = VAL_FRACTION, train_samples: int | None = None,
-                val_samples: int | None = None, test_samples: int | None = None) -> tuple[int, int, int] | None:
-    """(train, val, test) image counts ``make_splits`` gives, without loading the data
-    (None for an image folder, whose size is unknown until read)."""
-    if dataset not in DATASET_SIZES:
-        return None
-    pool, test = DATASET_SIZES[dataset]
-    num_val = max(1, round(val_fraction * pool))  # as split_train_val
-    return (min(train_samples or pool, pool - num_val), min(val_samples or num_val, num_val),
-            min(test_samples or test, test))
 
 
 def as_numpy_grid(images: torch.Tensor) -> np.ndarray:

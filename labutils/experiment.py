@@ -73,6 +73,7 @@ def test_checkpoint(config: RunConfig, checkpoint: str | Path) -> dict:
     config = resolve(config)
     spec = models.spec(config.experiment)
     state = load_checkpoint(checkpoint)  # a wrong path or file is told before the data is loaded
+    warn_image_size(state, checkpoint, config.image_size)
     device = pick_device(config.device)
     splits = make_splits(config.dataset, config.data_root, seed=config.seed, val_fraction=config.val_fraction,
                          test_samples=config.test_samples)
@@ -85,6 +86,18 @@ def test_checkpoint(config: RunConfig, checkpoint: str | Path) -> dict:
     loaders = make_loaders(config, splits, spec.pretrained, runtime)
     model = model.to(device, memory_format=runtime.memory_format)
     return test_model(model, loaders, nn.CrossEntropyLoss(), runtime=runtime)
+
+
+def warn_image_size(state: dict, checkpoint: str | Path, image_size: int) -> None:
+    """One line on stderr when a checkpoint is tested at another size than it was trained at: the
+    network runs, but its accuracy says little about the run."""
+    import sys
+
+    saved = state.get("config")  # the run's config, in every checkpoint train writes
+    trained = saved.get("image_size") if isinstance(saved, dict) else None
+    if type(trained) is int and trained != image_size:
+        print(f"warning: {checkpoint} was trained at {trained}px and is tested at {image_size}px, which "
+              f"changes its accuracy: pass --image-size {trained} to score it as trained", file=sys.stderr, flush=True)
 
 
 def run_experiment(config: RunConfig) -> dict:

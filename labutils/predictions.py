@@ -18,6 +18,7 @@ about 4 bytes per test image (40 KB for CIFAR-10's 10,000) plus the thumbnails, 
 from __future__ import annotations
 
 import io
+import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,10 +109,57 @@ def save_predictions(path: Path, predictions: Predictions) -> None:
     atomic_write_bytes(Path(path), buffer.getvalue())
 
 
-def read_predictions(path: Path) -> Predictions | None:
-    """``predictions.npz`` of a run folder, or None when it is missing or unreadable."""
+def read_predictions(path: Path, num_classes: int | None = None) -> Predictions | None:
+    """``predictions.npz`` of a run folder, or None when it is missing, unreadable or inconsistent
+    (``predictions_problem`` says why); with ``num_classes``, every class number must be below it."""
+    predictions, _ = _read_checked(path, num_classes)
+    return predictions
+
+
+def predictions_problem(path: Path, num_classes: int | None = None) -> str | None:
+    """Why ``predictions.npz`` at ``path`` cannot be used, in a few words to follow its name, such as
+    "names a mistake outside its 200 test images" (None: it can be used, or there is none)."""
+    _, problem = _read_checked(path, num_classes)
+    return None if problem == "missing" else problem
+
+
+MAX_PREDICTIONS_BYTES = 200_000_000  # unpacked; CIFAR-10's 10,000 test images take 40 KB
+
+
+def _read_checked(path: Path, num_classes: int | None) -> tuple[Predictions | None, str | None]:
     try:
+        if not stat.S_ISREG(Path(path).stat().st_mode):
+            return None, "is not a regular file"  # a named pipe would block the reader
+        with zipfile.ZipFile(path) as archive:  # the sizes it declares, before anything is unpacked
+            unpacked = sum(member.file_size for member in archive.infolist())
+        if unpacked > MAX_PREDICTIONS_BYTES:
+            return None, f"unpacks to {unpacked:,} bytes, more than a run writes"
         with np.load(path, allow_pickle=False) as data:
-            return Predictions(**{name: data[name] for name in Predictions.__dataclass_fields__})
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):  # missing, cut short, other layout
-        return None
+            predictions = Predictions(**{name: data[name] for name in Predictions.__dataclass_fields__})
+    except FileNotFoundError:
+        return None, "missing"
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):  # cut short, other layout
+        return None, "is unreadable or not a predictions file of this lab"
+    problem = _inconsistency(predictions, num_classes)
+    return (None, problem) if problem else (predictions, None)
+
+
+def _inconsistency(p: Predictions, num_classes: int | None) -> str | None:
+    """What in ``p`` contradicts the layout of the module docstring (None: nothing)."""
+    n = len(p.labels) if p.labels.ndim == 1 else -1
+    if n < 0 or p.predictions.shape != (n,) or p.confidences.shape != (n,):
+        return "holds labels, predictions and confidences of different shapes"
+    if not all(np.issubdtype(a.dtype, np.integer) for a in (p.labels, p.predictions, p.mistake_index)):
+        return "holds labels, predictions or mistake indices that are not whole numbers"
+    lowest = min(p.labels.min(initial=0), p.predictions.min(initial=0))
+    highest = max(p.labels.max(initial=0), p.predictions.max(initial=0))
+    if lowest < 0 or (num_classes is not None and highest >= num_classes):
+        return "holds class numbers outside the run's classes"
+    if not np.issubdtype(p.confidences.dtype, np.floating) or not ((0 <= p.confidences) & (p.confidences <= 1)).all():
+        return "holds confidences that are not probabilities"
+    if p.mistake_index.ndim != 1 or not ((0 <= p.mistake_index) & (p.mistake_index < n)).all():
+        return f"names a mistake outside its {n:,} test images"
+    images = p.mistake_images
+    if images.dtype != np.uint8 or images.ndim != 4 or len(images) != len(p.mistake_index) or images.shape[-1] != 3:
+        return "holds mistake images that do not match its mistakes"
+    return None

@@ -5,8 +5,7 @@ from __future__ import annotations
 import torch
 
 from .. import models
-from ..config import RunConfig
-from ..data import split_sizes
+from ..config import RunConfig, split_sizes
 from ..errors import LabError
 from ..lab.profiles import load_profile
 from ..resolve import resolve

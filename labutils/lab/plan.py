@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from ..catalog import spec
-from ..config import RunConfig
-from ..data import fingerprint, split_sizes
+from ..config import RunConfig, split_sizes
+from ..data import fingerprint
 from ..flops import training_flops
 from ..resolve import resolve
 from ..run_folder import COMPLETE, RunFolder

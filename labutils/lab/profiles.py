@@ -26,13 +26,14 @@ from typing import Any
 import yaml
 
 from ..catalog import EXPERIMENTS
-from ..config import NOT_IN_PROFILE, PROFILE_KEYS, RunConfig, run_dir
-from ..errors import LabError, did_you_mean
+from ..config import NOT_IN_PROFILE, PROFILE_KEYS, RunConfig, run_dir, split_sizes
+from ..errors import LabError, did_you_mean, flat, quoted
 from .notebooks import NOTEBOOK_DIR
-from .profile_yaml import description_text, load_unique_keys
+from .profile_yaml import NestedTooDeep, description_text, load_unique_keys
 
 PROFILE_DIR = NOTEBOOK_DIR / "profiles"
 TOP_LEVEL_KEYS = ("description", "dataset", "seeds", "experiments", "defaults", "overrides")
+MAX_PROFILE_BYTES = 1_000_000  # the shipped profiles are a few hundred bytes
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,12 @@ class Profile:
 
     def _data_root(self, data_root: str) -> Path:
         """Relative data roots are taken from where the lab is started (the repository root)."""
-        return Path(data_root).expanduser().resolve()
+        try:
+            return Path(data_root).expanduser().resolve()
+        except (OSError, RuntimeError) as error:  # RuntimeError: a symbolic link loop (Python 3.11)
+            reason = getattr(error, "strerror", None) or "a symbolic link loop"
+            raise LabError(f"profile {self.path.name}: data_root {quoted(data_root, 200)} cannot be followed "
+                           f"({reason}): give a folder that exists, or one to create") from None
 
 
 def profile_names(directory: Path = PROFILE_DIR) -> list[str]:
@@ -105,6 +111,8 @@ def profile_path(name: str | Path, directory: Path = PROFILE_DIR) -> Path:
     name = str(name)
     if name.endswith((".yaml", ".yml")) or "/" in name:
         path = Path(name).expanduser()
+        if path.exists() and not path.is_file():  # a folder, or a named pipe that reading would wait on
+            raise LabError(f"profile {path} is not a file: give a path to a .yaml file")
         if not path.is_file():
             raise LabError(f"profile file {path} does not exist; give a path to a .yaml file, or one of: "
                            f"{', '.join(profile_names(directory))}")
@@ -112,20 +120,15 @@ def profile_path(name: str | Path, directory: Path = PROFILE_DIR) -> Path:
     path = directory / f"{name}.yaml"
     if not path.is_file():
         valid = profile_names(directory)
-        raise LabError(f"unknown profile '{name}'{did_you_mean(name, valid)}; choose one of: {', '.join(valid)} "
-                       f"(or a .yaml file; profiles live in {directory})")
+        raise LabError(f"unknown profile {quoted(name)}{did_you_mean(name, valid)}; choose one of: "
+                       f"{', '.join(valid)} (or a .yaml file; profiles live in {directory})")
     return path
 
 
 def load_profile(name: str, directory: Path = PROFILE_DIR) -> Profile:
     """Read and check a profile; raise ``LabError`` with one line naming the first problem."""
     path = profile_path(name, directory)
-    try:
-        raw = load_unique_keys(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise LabError(f"{path} is not UTF-8 text: save the profile as plain UTF-8 YAML") from None
-    except yaml.YAMLError as error:
-        raise LabError(f"{path} is not valid YAML: {' '.join(str(error).split())}") from error
+    raw = _read_yaml(path)
     where = f"profile {path.name}"
     if not isinstance(raw, dict):
         raise LabError(f"{where} must be a mapping with the keys {', '.join(TOP_LEVEL_KEYS)}")
@@ -137,12 +140,13 @@ def load_profile(name: str, directory: Path = PROFILE_DIR) -> Profile:
     seeds = _seeds(raw.get("seeds", [0]), f"{where}: 'seeds'")
 
     experiments = raw["experiments"]
-    if not isinstance(experiments, list) or not experiments:
-        raise LabError(f"{where}: 'experiments' must be a non-empty list, e.g. [{', '.join(EXPERIMENTS)}]")
+    if not isinstance(experiments, list) or not experiments or not all(isinstance(e, str) for e in experiments):
+        raise LabError(f"{where}: 'experiments' must be a non-empty list of names, e.g. [{', '.join(EXPERIMENTS)}], "
+                       f"got {quoted(experiments)}")
     for experiment in experiments:
         if experiment not in EXPERIMENTS:
-            raise LabError(f"{where}: unknown experiment '{experiment}'{did_you_mean(experiment, EXPERIMENTS)}; "
-                           f"choose from: {', '.join(EXPERIMENTS)}")
+            raise LabError(f"{where}: unknown experiment {quoted(experiment)}"
+                           f"{did_you_mean(experiment, EXPERIMENTS)}; choose from: {', '.join(EXPERIMENTS)}")
     if len(set(experiments)) != len(experiments):
         raise LabError(f"{where}: 'experiments' lists an experiment twice")
 
@@ -152,7 +156,7 @@ def load_profile(name: str, directory: Path = PROFILE_DIR) -> Profile:
     notes = []
     for experiment, values in overrides.items():
         if experiment not in EXPERIMENTS:
-            raise LabError(f"{where}: 'overrides' names an unknown experiment '{str(experiment)[:60]}'"
+            raise LabError(f"{where}: 'overrides' names an unknown experiment {quoted(experiment)}"
                            f"{did_you_mean(experiment, EXPERIMENTS)}; choose from: {', '.join(EXPERIMENTS)}")
         _check_keys(_mapping(values, f"{where}: overrides of {experiment}"), PROFILE_KEYS,
                     f"{where}: overrides of {experiment}")
@@ -173,16 +177,17 @@ def _check_runs(profile: Profile, where: str) -> None:
     """Every run of ``profile`` through RunConfig's checks; ``LabError`` naming the first bad one."""
     for experiment, seed in profile.runs():
         try:
-            RunConfig.from_dict(profile.parameters(experiment, seed))
+            config = RunConfig.from_dict(profile.parameters(experiment, seed))
+            split_sizes(config.dataset, config.val_fraction)  # a split left empty is told now, not at its run
         except LabError as error:
             raise LabError(f"{where}, {experiment}: {error}") from None
 
 
 def _seeds(value: Any, where: str) -> tuple[int, ...]:
     if not isinstance(value, list) or not value or not all(type(s) is int for s in value):
-        raise LabError(f"{where} must be a list of whole numbers, e.g. [0, 1, 2], got {str(value)[:60]}")
+        raise LabError(f"{where} must be a list of whole numbers, e.g. [0, 1, 2], got {quoted(value)}")
     if len(set(value)) != len(value):
-        raise LabError(f"{where} lists a seed twice: {str(value)[:60]}")
+        raise LabError(f"{where} lists a seed twice: {quoted(value)}")
     return tuple(value)
 
 
@@ -199,11 +204,29 @@ def _setting(key: str, text: str) -> Any:
         return text
 
 
+def _read_yaml(path: Path) -> Any:
+    """The YAML in a profile file; ``LabError`` for a file too large, not UTF-8 or not valid YAML."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_PROFILE_BYTES:
+            raise LabError(f"{path} is {size:,} bytes: a profile is a short YAML file (at most "
+                           f"{MAX_PROFILE_BYTES:,} bytes); pass the right file")
+        return load_unique_keys(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise LabError(f"{path} is not UTF-8 text: save the profile as plain UTF-8 YAML") from None
+    except OSError as error:
+        raise LabError(f"cannot read {path} ({error.strerror or error})") from None
+    except NestedTooDeep as error:
+        raise LabError(f"{path}: {error}") from None
+    except (yaml.YAMLError, ValueError, RecursionError) as error:  # ValueError: an integer of 4,300+ digits
+        raise LabError(f"{path} is not valid YAML: {flat(str(error))}") from None
+
+
 def _mapping(value: Any, what: str) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise LabError(f"{what} must be a mapping (key: value lines), got {value!r}")
+        raise LabError(f"{what} must be a mapping (key: value lines), got {quoted(value)}")
     return dict(value)
 
 
@@ -212,4 +235,5 @@ def _check_keys(values: dict, valid: list[str] | tuple[str, ...], where: str) ->
         if key not in valid:
             if key in NOT_IN_PROFILE:
                 raise LabError(f"{where}: '{key}' cannot be set here: {NOT_IN_PROFILE[key]}")
-            raise LabError(f"{where}: unknown key '{key}'{did_you_mean(key, valid)}; valid keys: {', '.join(valid)}")
+            raise LabError(f"{where}: unknown key {quoted(key)}{did_you_mean(key, valid)}; "
+                           f"valid keys: {', '.join(valid)}")

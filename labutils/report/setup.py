@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..data import split_sizes
+from ..config import split_sizes
 from .details import environment_rows, lab_time
 from .format import markdown_table
 from .paper_tables import PAPER_IMAGE_SIZE, REFERENCE_RUN

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from ..errors import CheckpointError
+from ..errors import QUOTE_LIMIT, CheckpointError, quoted
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
@@ -20,8 +20,12 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         example = path / (found[0] if found else "best.pt")
         raise CheckpointError(f"{path} is a folder; a checkpoint is a file, e.g. {example}"
                               + ("" if found else " (this folder holds none)"))
+    if not path.is_file():  # a named pipe: reading it would wait for a writer forever
+        raise CheckpointError(f"checkpoint {path} is not a regular file: pass a best.pt or last.pt of a run folder")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
+    except OSError as error:
+        raise CheckpointError(f"checkpoint {path} cannot be read ({error.strerror or error})") from error
     except Exception as error:
         raise CheckpointError(
             f"checkpoint {path} is corrupted or not a checkpoint of this lab ({type(error).__name__}); "
@@ -39,11 +43,16 @@ def load_weights(model: torch.nn.Module, state: dict, path: str | Path, experime
     """Load a checkpoint's weights into ``model``, explaining an architecture mismatch."""
     saved = state.get("experiment")
     if saved is not None and saved != experiment:
-        raise CheckpointError(f"checkpoint {path} was trained as '{saved}', not '{experiment}': "
-                              f"pass --experiment {saved} or another checkpoint")
+        name = saved[:QUOTE_LIMIT] if isinstance(saved, str) else quoted(saved)
+        raise CheckpointError(f"checkpoint {path} was trained as '{name}', not '{experiment}': "
+                              f"pass --experiment {name} or another checkpoint")
     problem = weights_mismatch(model.state_dict(), state["model"])
     if problem is not None:
         raise CheckpointError(f"checkpoint {path} does not fit the '{experiment}' architecture here: {problem}")
+    broken = next((k for k, v in state["model"].items() if v.is_floating_point() and not v.isfinite().all()), None)
+    if broken is not None:
+        raise CheckpointError(f"checkpoint {path} holds weights that are not finite (NaN or infinity in {broken}): "
+                              "the run diverged; use another checkpoint, or train again (e.g. with a smaller --lr)")
     model.load_state_dict(state["model"])
 
 
@@ -53,7 +62,7 @@ def weights_mismatch(own: Mapping, saved: Mapping) -> str | None:
     unexpected = [k for k in saved if k not in own]
     if missing or unexpected:
         parts = [f"it lacks {len(missing)} of the model's tensors (e.g. {missing[0]})" if missing else "",
-                 f"holds {len(unexpected)} the model has not (e.g. {unexpected[0]})" if unexpected else ""]
+                 f"holds {len(unexpected)} the model has not (e.g. {quoted(unexpected[0])})" if unexpected else ""]
         return (" and ".join(p for p in parts if p) + "; it was saved from another architecture: "
                 "use the checkpoint of the same experiment")
     shapes = [(k, tuple(saved[k].shape), tuple(own[k].shape)) for k in own if saved[k].shape != own[k].shape]
