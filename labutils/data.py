@@ -23,7 +23,7 @@ from PIL import Image, UnidentifiedImageError
 from torchvision.datasets import CIFAR10
 from torchvision.transforms.functional import center_crop, pil_to_tensor, resize
 
-X
+from .config import DATASET_SIZES, DATASETS, default_of, validation_count
 from .errors import DataUnavailableError, LabError, one_line
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",

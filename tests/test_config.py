@@ -23,7 +23,7 @@ from labutils.config import (
     RunConfig,
     default_of,
 )
-from labutils.data import split_sizes
+from labutils.config import split_sizes
 from labutils.errors import LabError
 from labutils.lab.notebooks import TRAIN_NOTEBOOK
 from labutils.lab.profiles import load_profile

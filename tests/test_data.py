@@ -141,7 +141,7 @@ def test_image_folder_reports_what_it_would_otherwise_ignore(tmp_path, make, mes
 @pytest.mark.parametrize("counts", [{}, {"train_samples": 100, "val_samples": 20, "test_samples": 30},
                                     {"val_fraction": 0.25, "train_samples": 5000}])
 def test_split_sizes_predicts_make_splits_without_loading(counts):
-    from labutils.data import split_sizes
+    from labutils.config import split_sizes
 
     splits = make_splits("fake", **counts)
     assert split_sizes("fake", **counts) == (len(splits.train), len(splits.val), len(splits.test))

@@ -22,7 +22,7 @@ from labutils.data import load_cifar10, load_image_folder
 from labutils.errors import DataUnavailableError, LabError, quoted
 from labutils.lab.profiles import load_profile
 from labutils.predictions import make_predictions, predictions_problem, read_predictions, save_predictions
-from labutils.results import load_checkpoint
+from labutils.run_folder import load_checkpoint
 
 CLI_TIMEOUT = 180  # a hang (a named pipe opened for reading) fails the test instead of the suite
 

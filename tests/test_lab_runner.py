@@ -17,7 +17,7 @@ import torch
 import yaml
 from cli import run_cli
 
-from labutils.data import split_sizes
+from labutils.config import split_sizes
 from labutils.resolve import default_workers, resolve
 from labutils.lab.notebooks import TRAIN_NOTEBOOK
 from labutils.lab.profiles import PROFILE_DIR, load_profile
