@@ -52,15 +52,47 @@ def _bench(args) -> int:
 
 
 COMMANDS = {"train": _train, "test": _test, "lab": _lab, "report": _report, "bench": _bench}
-# Libraries the lab needs only for some commands, and how to get them.
-OPTIONAL = {"papermill": "lab", "nbconvert": "lab", "nbformat": "lab", "nbclient": "lab", "latex2mathml": "lab",
-            "ipykernel": "lab", "yaml": "lab"}
+# What only the lab and the report need (pyproject's "lab" extra): a one-line hint when missing.
+OPTIONAL = ("papermill", "nbconvert", "nbformat", "nbclient", "latex2mathml", "ipykernel", "jinja2", "traitlets")
+
+
+class OutputError(Exception):
+    """Standard output could not be written (a full disk: > /dev/full)."""
+
+
+class _GuardedStdout:
+    """sys.stdout, whose write errors (other than a closed pipe) are told apart from the command's own."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._guard(self._stream.write, text)
+
+    def flush(self) -> None:
+        self._guard(self._stream.flush)
+
+    def _guard(self, call, *args):
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise OutputError(error.strerror or str(error)) from error
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
 
 
 def main(argv: list[str] | None = None) -> int:
+    stdout, sys.stdout = sys.stdout, _GuardedStdout(sys.stdout)
     try:
         with stops_raise():
             return _run_command(argv)
+    except OutputError as error:
+        _silence_stdout()  # say so once, not again when Python flushes at exit
+        print(f"error: cannot write the output ({error})", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt as stop:
         print(f"error: stopped by {signal_name(stop)}; nothing was lost: rerun the same command to start again",
               file=sys.stderr)
@@ -68,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (| head): stop quietly, as Unix tools do
         _silence_stdout()
         return EXIT_BROKEN_PIPE
+    finally:
+        sys.stdout = stdout
 
 
 def _run_command(argv: list[str] | None) -> int:
@@ -87,27 +121,16 @@ def _run_command(argv: list[str] | None) -> int:
         if _is_main_process():  # under torchrun every process has the same message
             print(f"error: {error}", file=sys.stderr)
         return EXIT_INTERRUPTED if isinstance(error, TrainingInterrupted) else EXIT_USAGE
-    except OSError as error:
-        if isinstance(error, BrokenPipeError) or _stdout_works():
-            raise
-        _silence_stdout()  # stdout on a full disk (> /dev/full): say so once, not again at exit
-        print(f"error: cannot write the output ({error.strerror or error})", file=sys.stderr)
-        return EXIT_USAGE
     finally:
         _teardown()
 
 
-def _stdout_works() -> bool:
-    try:
-        sys.stdout.flush()
-    except OSError:
-        return False
-    return True
-
-
 def _silence_stdout() -> None:
     """Send what is left of stdout to /dev/null, so that Python's flush at exit has nothing to complain of."""
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file behind it (a test's captured output)
+        pass
 
 
 def _is_main_process() -> bool:

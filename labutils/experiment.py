@@ -91,8 +91,6 @@ def test_checkpoint(config: RunConfig, checkpoint: str | Path) -> dict:
 def warn_image_size(state: dict, checkpoint: str | Path, image_size: int) -> None:
     """One line on stderr when a checkpoint is tested at another size than it was trained at: the
     network runs, but its accuracy says little about the run."""
-    import sys
-
     saved = state.get("config")  # the run's config, in every checkpoint train writes
     trained = saved.get("image_size") if isinstance(saved, dict) else None
     if type(trained) is int and trained != image_size:
