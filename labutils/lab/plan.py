@@ -7,10 +7,14 @@ a 2-core CPU (``--yes`` asked for before hours of it), and the progress line bet
 from __future__ import annotations
 
 import functools
+import math
 import sys
 import time
 from pathlib import Path
 
+from torch import nn
+
+from .. import models
 from ..catalog import spec
 from ..config import RunConfig, split_sizes
 from ..data import fingerprint
@@ -19,15 +23,19 @@ from ..resolve import resolve
 from ..run_folder import COMPLETE, RunFolder
 from ..run_folder.identity import DATA_KEY, differences
 from ..runtime.device import pick_device
+from ..runtime.runtime import PROBE_MIN_RUN_STEPS, ProbeTarget, Runtime, cpu_supports, step_seconds
+from ..train_module import training_loss
 from .profiles import Profile
 
-# Training images per second on a CPU at 224x224 (2 cores, batch 16, measured), per model
-# family; other sizes scale with the FLOPs per image. Evaluation runs about 3x faster than training.
-# Starting a kernel, importing torch and loading data adds about CPU_RUN_OVERHEAD_S per run.
+# The guard before hours on a CPU (--yes) uses these rates, a slow 2-core CPU's at 224x224, batch 16,
+# scaled by FLOPs per image to other sizes; --dry-run measures this machine instead (measured_cpu_rates).
 CPU_RATES_IMAGE_SIZE = 224
 CPU_TRAIN_IMAGES_PER_S = {"alexnet": 22.0, "googlenet": 11.0}
 CPU_EVAL_SPEEDUP = 3.0
+# Starting a kernel, importing torch and loading data: about this much per run, whatever it trains.
 CPU_RUN_OVERHEAD_S = 15.0
+MEASURED_BATCH = 32  # --dry-run times steps at most this large (a CPU's default batch), so that it takes seconds
+PROBE_STEPS = 15  # what --precision auto's probe costs a long run on a CPU with bf16 units
 # Longer than this on a CPU, and the lab asks for --yes first.
 LONG_CPU_LAB_S = 3 * 3600
 
@@ -53,19 +61,40 @@ def _training_flops(experiment: str, image_size: int) -> int:
     return training_flops(experiment, image_size)
 
 
-def estimate_cpu_seconds(config: RunConfig) -> float | None:
-    """How long one run takes on a 2-core CPU (None when the dataset's size is unknown)."""
+def estimate_cpu_seconds(config: RunConfig, measured: bool = False) -> float | None:
+    """How long one run takes on a CPU (None when the dataset's size is unknown): at the rates of
+    a slow 2-core CPU, or with ``measured``, at this machine's (``measured_cpu_rates``)."""
     sizes = split_sizes(config.dataset, config.val_fraction, config.train_samples, config.val_samples,
                         config.test_samples)
     if sizes is None:
         return None
     train, val, test = sizes
-    # Time per image follows the arithmetic per image, which depends on the image size.
-    measured_at = _training_flops(config.experiment, CPU_RATES_IMAGE_SIZE)
-    scale = measured_at / _training_flops(config.experiment, config.image_size)
-    rate = CPU_TRAIN_IMAGES_PER_S[spec(config.experiment).family] * scale
-    epoch = train / rate + val / (rate * CPU_EVAL_SPEEDUP)
-    return CPU_RUN_OVERHEAD_S + config.epochs * epoch + test / (rate * CPU_EVAL_SPEEDUP)
+    steps = math.ceil(train / config.batch_size) * config.epochs
+    probing = measured and config.precision == "auto" and steps >= PROBE_MIN_RUN_STEPS and cpu_supports("bf16")
+    if measured:
+        rate, eval_rate = measured_cpu_rates(config.experiment, config.image_size, config.batch_size,
+                                             config.precision, probing)
+    else:  # time per image follows the arithmetic per image, which depends on the image size
+        scale = _training_flops(config.experiment, CPU_RATES_IMAGE_SIZE) / _training_flops(config.experiment,
+                                                                                             config.image_size)
+        rate = CPU_TRAIN_IMAGES_PER_S[spec(config.experiment).family] * scale
+        eval_rate = rate * CPU_EVAL_SPEEDUP
+    probe = PROBE_STEPS * config.batch_size / rate if probing else 0.0
+    return CPU_RUN_OVERHEAD_S + probe + config.epochs * (train / rate + val / eval_rate) + test / eval_rate
+
+
+@functools.cache
+def measured_cpu_rates(experiment: str, image_size: int, batch_size: int, precision: str,
+                       probing: bool) -> tuple[float, float]:
+    """(training, evaluation) images/s of ``experiment``'s network on this CPU, from a few timed steps
+    in the precision the run will use (with ``probing``, the faster of fp32 and bf16, as auto's probe)."""
+    candidates = {"fp32": [("fp32", False)], "bf16": [("bf16", True)], "fp16": [("fp16", False)]}.get(
+        precision, [("fp32", False), ("bf16", True)] if probing else [("fp32", False)])
+    batch = min(batch_size, MEASURED_BATCH)
+    network = models.build_model(experiment, random_weights=True)
+    probe = ProbeTarget(network, nn.CrossEntropyLoss(), training_loss, batch, image_size, 0, experiment)
+    seconds = min(step_seconds(probe, Runtime(pick_device("cpu"), p, cl)) for p, cl in candidates)
+    return batch / seconds, batch / seconds * CPU_EVAL_SPEEDUP
 
 
 def _trains_on_cpu(config: RunConfig) -> bool:
@@ -155,7 +184,7 @@ def print_plan(profile: Profile, plan: dict[tuple[str, int], RunConfig], states:
         sizes = split_sizes(config.dataset, config.val_fraction, config.train_samples, config.val_samples,
                             config.test_samples)
         counts = " / ".join(f"{n:,}" for n in sizes) if sizes else "read at start"
-        estimate = estimate_cpu_seconds(config)
+        estimate = estimate_cpu_seconds(config, measured=True) if _trains_on_cpu(config) else None
         rows.append([f"{experiment} seed {seed}", config.dataset, counts, f"{config.image_size}px",
                      str(config.epochs), str(config.batch_size), f"{config.lr:.3g}",
                      pick_device(config.device).type, fmt_clock(estimate) if estimate is not None else "?",
@@ -163,9 +192,10 @@ def print_plan(profile: Profile, plan: dict[tuple[str, int], RunConfig], states:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     for row in [headers, *rows]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-    estimates = [estimate_cpu_seconds(c) for c in plan.values() if _trains_on_cpu(c)]
+    estimates = [estimate_cpu_seconds(c, measured=True) for c in plan.values() if _trains_on_cpu(c)]
     if estimates and None not in estimates:
-        print(f"lab: about {fmt_clock(sum(estimates))} on a 2-core CPU in all (estimated; a GPU takes a fraction)")
+        print(f"lab: about {fmt_clock(sum(estimates))} on this CPU in all (from a few timed training steps of each "
+              "network; a GPU takes a fraction)")
     print("lab: dry run: nothing trained")
 
 

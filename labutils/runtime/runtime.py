@@ -285,6 +285,21 @@ class _ProbeStep:
         return time.perf_counter() - start
 
 
+def step_seconds(probe: ProbeTarget, runtime: Runtime, steps: int = 2) -> float:
+    """Seconds of one training step of ``probe``'s network in ``runtime``: the median of ``steps``
+    timed steps after one untimed one (the model and the random state left as they were)."""
+    rng = torch.get_rng_state()
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randn(probe.batch_size, 3, probe.image_size, probe.image_size, generator=generator)
+    labels = torch.randint(0, _num_classes(probe.model), (probe.batch_size,), generator=generator)
+    try:
+        step = _ProbeStep(probe, inputs.to(runtime.device), labels.to(runtime.device), runtime)
+        step()
+        return statistics.median(step() for _ in range(steps))
+    finally:
+        torch.set_rng_state(rng)
+
+
 def precision_label(precision: str, channels_last: bool) -> str:
     """fp32, bf16, bf16+channels_last...: a precision and memory format in one word."""
     return precision + ("+channels_last" if channels_last else "")
