@@ -15,7 +15,7 @@ from .cli_types import positive_int
 from .config import RunConfig, add_cli_options, config_from_args
 from .errors import EXIT_INTERRUPTED, EXIT_USAGE, LabError
 from .lab.profiles import profile_names
-from .runtime.interrupt import signal_name, stops_raise
+from .runtime.interrupt import raise_swallowed_stop, signal_name, stops_raise
 
 
 class _Parser(argparse.ArgumentParser):
@@ -105,6 +105,7 @@ def _run_command(argv: list[str] | None) -> int:
     from .runtime import distributed
 
     args = build_parser().parse_args(argv)
+    raise_swallowed_stop()  # a Ctrl-C while torch was being imported
     try:
         if args.command == "train":
             return _train(args)
