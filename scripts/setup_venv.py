@@ -45,6 +45,11 @@ def pyproject_range(package: str, pyproject: Path = ROOT / "pyproject.toml") -> 
     return found.group(1).replace(" ", "")
 
 
+def floor(package: str) -> str:
+    """The lowest version pyproject.toml allows ``package`` (its ">=" bound): what CI tests."""
+    return re.search(r">=([^,]+)", pyproject_range(package)).group(1)
+
+
 def in_range(version: str, specifier: str) -> bool:
     for clause in specifier.split(","):
         op, bound = re.match(r"(>=|<=|==|!=|>|<)(.+)", clause).groups()

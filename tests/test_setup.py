@@ -93,6 +93,7 @@ def test_the_installed_and_the_locked_torch_are_inside_pyprojects_range():
         specifier = setup_venv.pyproject_range(package)
         assert "," in specifier and specifier.startswith(">="), specifier  # a range, not a pin
         assert setup_venv.in_range(version, specifier) and setup_venv.in_range(locked[package], specifier)
+        assert setup_venv.in_range(setup_venv.floor(package), specifier)  # what .ci/run tests the fast part with
 
 
 # --- pyproject's dependencies and extras name what is imported -------------------------------
