@@ -87,6 +87,7 @@ def test_torchrun_processes_read_the_resolved_config_from_a_file(tmp_path, monke
     from labutils.experiment import run_experiment_with_torchrun
 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # not /tmp: other test runs there come and go
     leftovers = lambda: set(Path(tempfile.gettempdir()).glob("labutils-run-*.json"))
     before = leftovers()
     config = _config(build_parser().parse_args([*ARGS, "--epochs", "1", "--warmup-epochs", "0.5",
