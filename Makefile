@@ -37,7 +37,7 @@ report: setup
 bench: setup
 	$(BIN)/python -m labutils bench
 
-gpu-check:  # no setup: the script uses the machine's own CUDA torch, and .whl/ for the rest
+gpu-check:  # no setup: the machine's own CUDA torch, and .whl/ for the rest (GPU_CHECK_CPU=1: a CPU dry run)
 	bash scripts/gpu_check.sh
 
 gpu-wheels:  # where the package registries are reachable: what gpu-check installs offline, into .whl/

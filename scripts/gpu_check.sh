@@ -12,7 +12,8 @@
 # then one summary table. Exit status 0 only when every step completed, 1 otherwise.
 #
 # usage: scripts/gpu_check.sh [OUT_DIR]        (default: a new temporary folder)
-#        GPU_CHECK_CPU=1 scripts/gpu_check.sh   the same steps, small, on a CPU (a few minutes)
+#        GPU_CHECK_CPU=1 scripts/gpu_check.sh   the same steps, small, on a CPU (5 min on 2 loaded cores)
+#        GPU_CHECK_PYTHON=...                   a Python to use [.venv/bin/python, else python3]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -44,8 +45,8 @@ step() {
 # find_spec, not import: importing torch and nbconvert takes a minute on a loaded CPU
 need="import importlib.util, sys; sys.exit(any(importlib.util.find_spec(m) is None for m in
     'torch torchvision tqdm yaml numpy PIL $LAB_PACKAGES'.split()))"
-PY=python3
-[ -x .venv/bin/python ] && PY=.venv/bin/python
+PY=${GPU_CHECK_PYTHON:-python3}  # the test passes the Python that runs it
+[ -z "${GPU_CHECK_PYTHON:-}" ] && [ -x .venv/bin/python ] && PY=.venv/bin/python
 if ! "$PY" -c "$need" 2>/dev/null; then
     python3 -c 'import torch, torchvision' 2>/dev/null || { say "error: python3 has no torch (make setup, or a CUDA image)"; exit 1; }
     [ -d .whl ] || { say "error: python3 lacks $LAB_PACKAGES and there is no .whl/: run scripts/gpu_wheels.sh first, where the package registries are reachable"; exit 1; }

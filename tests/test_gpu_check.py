@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,7 +65,7 @@ def test_one_missing_part_makes_the_check_fail(tmp_path, breaks):
 @pytest.mark.slow
 def test_the_cpu_dry_run_completes_every_step(tmp_path):
     """GPU_CHECK_CPU=1: bench, five epochs, the lab through papermill and its report, test, stop and resume."""
-    env = {**os.environ, "GPU_CHECK_CPU": "1", "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "2"}
+    env = {**os.environ, "GPU_CHECK_CPU": "1", "GPU_CHECK_PYTHON": sys.executable, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(["bash", str(ROOT / "scripts" / "gpu_check.sh"), str(tmp_path)], env=env,
                           capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
