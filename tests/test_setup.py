@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import importlib.util
 import json
 import re
 import subprocess
@@ -144,3 +145,19 @@ def test_pyproject_names_every_package_that_is_imported(where, extras):
     declared = _declared()
     allowed = declared["dependencies"].union(*(declared[e] for e in extras))
     assert _distributions(_imported(sources), local) - allowed == set()
+
+
+def test_pytest_without_nbval_runs_the_rest_and_says_the_notebooks_were_not_run(tmp_path):
+    """A GPU image has pytest but not nbval: `-p no:nbval` stands for that."""
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:nbval", "-q", "notebooks",
+                           "tests/test_setup.py::test_versions_compare_by_their_numeric_release"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout and "notebooks not run: nbval is not installed" in done.stdout
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nbval") is None, reason="nbval is not installed")
+def test_with_nbval_the_notebooks_are_collected_in_lax_mode():
+    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "notebooks/01_data.ipynb"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "notebooks/01_data.ipynb::Cell 0" in done.stdout, done.stdout + done.stderr
