@@ -1,38 +1,38 @@
 """The lab's command line: ``python -m labutils {train,test,lab,report,bench}`` (options: ``cli.py``).
 
-A stop request (Ctrl-C, SIGTERM) is handled from this module's first lines on, before anything
-heavy is imported: it ends with one line and exit status 130, after the run folder records it.
+A stop request (Ctrl-C, SIGTERM) is handled from the first line of ``main`` on, before anything
+but the standard library is imported: it ends with one line and exit status 130, after the run
+folder records it.
 Mistakes in the input end with one line on stderr saying what to do, and exit status 2. Each
 command's module is imported only when that command runs, so ``--help`` needs no torch and
 ``train`` loads only what training needs.
 """
 
+import importlib
+import os
 import sys
+import warnings
 
-from .runtime.interrupt import signal_name, stops_raise
-
-if __name__ == "__main__":  # run as the program (not imported): SIGTERM and Ctrl-C raise from here on
-    stops_raise().__enter__()
-
-import importlib  # noqa: E402 (after the stop handler, on purpose)
-import os  # noqa: E402
-import warnings  # noqa: E402
-
-from .cli import build_parser, run_config  # noqa: E402
-from .errors import EXIT_INTERRUPTED, EXIT_USAGE, LabError, TrainingInterrupted  # noqa: E402
+from .errors import EXIT_INTERRUPTED, EXIT_USAGE, LabError, TrainingInterrupted
+from .runtime.interrupt import raise_swallowed_stop, signal_name, stops_raise
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a Unix tool's status is when its reader goes away (| head)
 
-load = importlib.import_module  # each command's module, when that command runs
+def load(name: str):
+    """A module, imported once the stop handler is in place (the options, each command's own module);
+    a stop that an imported library swallowed is raised again here."""
+    module = importlib.import_module(name)
+    raise_swallowed_stop()
+    return module
 
 
 def _train(args) -> int:
-    load("labutils.experiment").run_experiment(run_config(args))
+    load("labutils.experiment").run_experiment(load("labutils.cli").run_config(args))
     return 0
 
 
 def _test(args) -> int:
-    load("labutils.experiment").test_checkpoint(run_config(args), args.checkpoint)
+    load("labutils.experiment").test_checkpoint(load("labutils.cli").run_config(args), args.checkpoint)
     return 0
 
 
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_command(argv: list[str] | None) -> int:
     warnings.showwarning = _one_line_warning
-    args = build_parser().parse_args(argv)
+    args = load("labutils.cli").build_parser().parse_args(argv)
     try:
         status = COMMANDS[args.command](args)
         sys.stdout.flush()

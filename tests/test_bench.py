@@ -11,7 +11,6 @@ from labutils.cli import build_parser
 from labutils.bench.estimate import full_profile_estimate, read_full_profile
 from labutils.bench.report import format_report
 from labutils.bench.settings import QUICK_MODELS, BenchSettings
-from labutils.bench.summary import summary
 from labutils.bench.timing import PremadeBatches, TimedBatches
 from labutils.flops import forward_flops, gpu_peak, training_flops
 from labutils.models import LAB_EXPERIMENTS
@@ -121,22 +120,6 @@ def test_report_prints_each_table_from_bench_json():
     assert any("total" in line and "10.0 min" in line for line in printed)
     assert any("not measured (left out of the total): googlenet" in line for line in printed)
     assert printed[-1].split()[-2:] == ["NOT", "met"] and "fp32 against" not in "\n".join(printed)
-
-
-def test_gpu_check_summary_is_complete_only_when_the_bench_and_every_run_are(tmp_path):
-    (tmp_path / "bench.json").write_text(json.dumps(_measured_report()))
-    metrics = {"status": "complete", "precision": "bf16", "memory_format": "channels_last", "test_acc": 0.25,
-               "wall_time_s": 9.0}
-    (tmp_path / "runs" / "alexnet").mkdir(parents=True)
-    (tmp_path / "runs" / "alexnet" / "metrics.json").write_text(json.dumps(metrics))
-    text, complete = summary(tmp_path, ["alexnet"])
-    assert complete
-    row = next(line.split() for line in text.splitlines() if line.startswith("alexnet "))
-    assert row[1] == "40" and row[-5:] == ["complete", "bf16", "channels_last", "25.0%", "9.0"]
-    assert "scaling alexnet: 8: 40, 16: out of memory" in text
-    assert "target: alexnet: data pipeline <= 10% of the bare step: 25.0 -> NOT met" in text
-    text, complete = summary(tmp_path, ["alexnet", "googlenet"])
-    assert not complete and "missing" in next(line for line in text.splitlines() if line.startswith("googlenet"))
 
 
 def _positive(value) -> bool:

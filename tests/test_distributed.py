@@ -73,7 +73,7 @@ def test_metrics_agree_with_one_process_of_the_same_global_batch(runs):
     for a, b in zip(single.read_history(), ddp.read_history()):
         assert b["train_loss"] == pytest.approx(a["train_loss"], rel=0.05)
         assert b["val_loss"] == pytest.approx(a["val_loss"], rel=0.02)
-        assert b["val_acc"] == pytest.approx(a["val_acc"], abs=0.1)
+        # not val_acc: near chance on 32 images, the dropout masks flip a few of them (4 in torch 2.4)
     assert two["test_loss"] == pytest.approx(one["test_loss"], rel=0.02)
     # Each process scored its share of every test batch; put together they are the test set in order.
     one_pred, two_pred = read_predictions(single.predictions), read_predictions(ddp.predictions)
@@ -88,6 +88,7 @@ def test_torchrun_processes_read_the_resolved_config_from_a_file(tmp_path, monke
     from labutils.experiment import run_experiment_with_torchrun
 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # not /tmp: other test runs there come and go
     leftovers = lambda: set(Path(tempfile.gettempdir()).glob("labutils-run-*.json"))
     before = leftovers()
     config = resolve(run_config(build_parser().parse_args([*ARGS, "--epochs", "1", "--warmup-epochs", "0.5",

@@ -1,8 +1,9 @@
-"""The GPU check's summary (``scripts/gpu_check.sh``): bench.json and each one-epoch run, in one table.
+"""The GPU check's summary (``scripts/gpu_check.sh``): bench.json, each run and each step, in tables.
 
-usage: python -m labutils.bench.summary OUT_DIR EXPERIMENT...
-  OUT_DIR holds bench.json and runs/EXPERIMENT/metrics.json. Exit status 0 when the bench and
-  every run are complete, 1 otherwise.
+usage: python -m labutils.bench.summary OUT_DIR RUN...
+  OUT_DIR holds bench.json, runs/RUN/metrics.json, steps.tsv (the script's steps: name, exit
+  status, seconds, note) and lab/ (the lab's run folders and report). Exit status 0 when the
+  bench, every run, every step, every lab run and the report are complete, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -65,14 +66,39 @@ def bench_lines(bench: dict) -> list[str]:
     return out
 
 
+def read_steps(out: Path) -> list[list[str]]:
+    """steps.tsv's rows: name, exit status, seconds, note ([] when the script wrote none)."""
+    try:
+        lines = (out / "steps.tsv").read_text().splitlines()
+    except OSError:
+        return []
+    return [(line.split("\t") + ["", "", ""])[:4] for line in lines if line.strip()]
+
+
+def lab_outcome(out: Path) -> tuple[list[list[str]], bool]:
+    """The lab's runs (lab/runs/PROFILE/EXPERIMENT/seedK) and its report: rows, and whether all are complete."""
+    rows = [[str(m.relative_to(out / "lab" / "runs").parent), (_load(m) or {}).get("status", "unreadable")[:40]]
+            for m in sorted((out / "lab" / "runs").glob("*/*/seed*/metrics.json"))]
+    report = out / "lab" / "report" / "report.html"
+    rows.append(["report.html", "written" if report.exists() else "missing"])
+    return rows, len(rows) > 1 and all(status in ("complete", "written") for _, status in rows)
+
+
 def summary(out: Path, experiments: list[str]) -> tuple[str, bool]:
-    """The summary's text, and whether the bench and every run finished."""
+    """The summary's text, and whether the bench, every run, every step, the lab and its report finished."""
     bench = _load(out / "bench.json") or {}
     runs = {x: _load(out / "runs" / x / "metrics.json") or {} for x in experiments}
-    complete = bool(bench.get("complete")) and all(m.get("status") == "complete" for m in runs.values())
+    steps = read_steps(out)
+    lab_rows, lab_complete = lab_outcome(out)
+    steps_ok = bool(steps) and all(rc == "0" for _, rc, _, _ in steps)
+    complete = (bool(bench.get("complete")) and all(m.get("status") == "complete" for m in runs.values())
+                and steps_ok and lab_complete)
     title = (f"GPU check on {bench.get('device', 'n/a')}, torch {bench.get('torch', 'n/a')}, CUDA {bench.get('cuda')}"
              f"{'' if bench.get('complete') else '  (bench incomplete: cut short or failed)'}")
-    return "\n".join(["", title, runs_table(bench, runs), *bench_lines(bench)]), complete
+    return "\n".join(["", title, runs_table(bench, runs), *bench_lines(bench), "",
+                      table(["step", "exit", "seconds", "note"], steps or [["(no steps recorded)", "", "", ""]]), "",
+                      table(["lab run (papermill)", "status"], lab_rows),
+                      f"all complete: {'yes' if complete else 'NO'}"]), complete
 
 
 def main(argv: list[str]) -> int:

@@ -44,6 +44,16 @@ def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+# The stops stops_raise() raised: C code can swallow one (torch 2.4's import of numpy does).
+_raised: list[Stopped] = []
+
+
+def raise_swallowed_stop() -> None:
+    """Raise again a stop that stops_raise() raised and something swallowed (call after imports)."""
+    if _raised:
+        raise _raised[-1]
+
+
 @contextmanager
 def stops_raise():
     """While active, SIGINT and SIGTERM raise :class:`Stopped` (in the main thread only)."""
@@ -51,13 +61,15 @@ def stops_raise():
         yield
         return
     last = [float("-inf")]
+    _raised.clear()
 
     def handle(signum: int, frame) -> None:
         now = time.monotonic()
         if now - last[0] < REPEAT_GRACE_S:
             return
         last[0] = now
-        raise Stopped(signal.Signals(signum).name)
+        _raised.append(Stopped(signal.Signals(signum).name))
+        raise _raised[-1]
 
     previous = {sig: signal.signal(sig, handle) for sig in STOP_SIGNALS}
     try:

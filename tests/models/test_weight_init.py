@@ -48,7 +48,9 @@ def test_a_few_sgd_steps_lower_the_loss(name):
     lr = recipe_for(name, spec_.family, spec_.pretrained).scaled_lr(len(y))
     optimizer = torch.optim.SGD(model.parameters(), lr=lr * 4, momentum=0.9)
     before = loss_without_dropout(model, x, y)
-    model.train()
+    # The steps run with dropout off too: its masks come from a random stream that differs
+    # between torch versions (2.4 and 2.14), and five steps on 4 images do not average them out.
+    assert not any(m.training for m in model.modules() if isinstance(m, nn.Dropout))
     for step in range(5):
         optimizer.zero_grad()
         training_loss(model, x, y).backward()
@@ -57,7 +59,7 @@ def test_a_few_sgd_steps_lower_the_loss(name):
             assert all(g is not None and torch.isfinite(g).all() for g in grads)
         optimizer.step()
     after = loss_without_dropout(model, x, y)
-    # Deterministic (fixed seeds, dropout off for measuring). Slowest: torchvision's AlexNet
+    # Deterministic (fixed seeds, dropout off). Slowest: torchvision's AlexNet
     # with random weights (PyTorch's default init), 2.311 -> 2.306; GoogLeNets drop by >25%.
     assert after < before - 1e-3, (before, after)
 
