@@ -79,8 +79,9 @@ class RunConfig:
     device: str | None = option(None, "cuda, mps or cpu", group="data", shown="the best available")
     workers: int | None = option(None, "DataLoader workers, with --data-placement workers", group="data",
                                  parse=nonnegative_int, shown="cores - 1, at most 4")
-    precision: str = option("auto", "auto: bf16 on CUDA GPUs of compute capability 8.0 or more, fp16 with loss scaling on older ones; on a CPU with bf16 units the faster of "
-                            "fp32 and bf16 by a few timed steps; else fp32", group="runtime", choices=PRECISIONS)
+    precision: str = option("auto", "auto: bf16 on CUDA GPUs of compute capability 8.0 or more, fp16 with loss "
+                            "scaling on older ones; on a CPU with bf16 units the faster of fp32 and bf16 by a few "
+                            "timed steps; else fp32", group="runtime", choices=PRECISIONS)
     memory_format: str | None = option(None, "memory format of the model and its inputs", group="runtime",
                                        choices=MEMORY_FORMATS,
                                        shown="channels_last on CUDA and with bf16 on a CPU; contiguous otherwise")
