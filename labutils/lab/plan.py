@@ -152,7 +152,8 @@ RESUME, TRAIN, STALE = "resume", "train", "stale"
 
 
 def run_state(config: RunConfig) -> str:
-    """What the lab will do with ``config``'s run folder (see the states above)."""
+    """What the lab will do with ``config``'s run folder (see the states above); ``config`` is what the
+    profile asks (before the machine's defaults: a value it leaves to the machine matches any)."""
     folder = RunFolder(config.run_dir)
     complete = folder.is_complete()
     if not complete and not folder.last.exists():

@@ -69,7 +69,8 @@ def run_lab(profile: str, force: bool = False, runs: str = "runs", report_dir: s
     for note in spec.notes:
         print(f"lab: note: {note}", flush=True)
     plan = resolve_plan(spec, runs_dir)
-    states = {key: run_state(config) for key, config in plan.items()}
+    # Against what the profile asks, not the machine's defaults: a run made on a GPU is still the profile's here.
+    states = {(e, seed): run_state(spec.config(e, seed, runs_dir)) for e, seed in plan}
     if dry_run:
         print_plan(spec, plan, states)
         return EXIT_OK
