@@ -68,3 +68,10 @@ def test_as_picture_undoes_the_normalisation() -> None:
     assert centre.abs().max() > 0.1  # normalised: no longer the pixel values
     assert torch.equal(data_tour.as_picture(centre), grey)
 
+
+def test_the_input_summary_says_what_the_normalisation_does_to_the_data_shown() -> None:
+    x = torch.zeros(1, 3, 8, 8)
+    assert "over all of CIFAR-10 the values then have mean 0" in data_tour.input_summary(x, "cifar10")
+    generated = data_tour.input_summary(x, "fake")
+    assert "These are not the statistics of the generated stand-in (coloured patterns, not CIFAR-10)" in generated
+    assert "over all of CIFAR-10" not in generated

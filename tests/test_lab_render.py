@@ -20,21 +20,26 @@ from labutils.report.runs import LABELS
 @pytest.mark.slow
 def test_report_renders_seeds_failures_and_reference(full_runs: Path, tmp_path: Path) -> None:
     report = tmp_path / "report"
-    damaged = write_run(full_runs, "full", "alexnet", 3, 0.2) / "metrics.json"
+    damaged = full_runs / "full" / "alexnet" / "seed2" / "metrics.json"
     damaged.write_text("[]")  # one unreadable run: named, and the others still reported
-    assert render_report("full", runs=str(full_runs), report_dir=str(report)) == 0
+    write_run(full_runs, "full", "alexnet", 7, 0.2)  # a seed the profile does not list: named, not used
+    assert render_report(str(full_runs / "full.yaml"), runs=str(full_runs), report_dir=str(report)) == 0
     html = (report / "report.html").read_text()
-    text = re.sub(r"<[^>]+>", " ", html)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("\u00a0", " ")
     assert f"unreadable: {damaged} holds [] instead of a JSON object" in text
+    assert f"{full_runs / 'full' / 'alexnet' / 'seed7'} : seed 7 is not among the profile's seeds (0, 1, 2)" in text
     for label in LABELS.values():
         if label != LABELS["googlenet_paper"]:
             assert label in text
     executed = nbformat.read(report / "executed" / "03_report.ipynb", as_version=4)
     errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors, errors[0]["evalue"] if errors else ""
-    assert "(3 seeds)" in text  # mean ± std over seeds in the conclusion table
-    assert "is larger than the seed-to-seed noise" in text  # LRN: +1.0 pp against a 0.33 pp standard error
-    assert "seed 0: missing" in text and "failed: the training loss became nan" in text
+    assert "(3 seeds)" in text and "(2 seeds)" in text  # mean ± std over seeds in the conclusion table
+    lrn = text[text.index("2 AlexNet with and without"):text.index("3 GoogLeNet: the paper")]
+    assert "AlexNet + LRN is more accurate" in lrn and "beyond the noise" in lrn  # +1.2 pp against 2 SE = 1.0 pp
+    assert "seed 1: missing" in text and "failed: the training loss became nan" in text
+    assert "How differences are judged" in text  # the rule, stated once
+    assert text.count("How differences are judged") == 1
     assert html.count("data:image/png;base64") >= 5
 
 

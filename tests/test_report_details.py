@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from fake_runs import CLASSES, lab_of, write_run
 
-from labutils.report import details, findings
+from labutils.report import details, evidence, findings
 from labutils.report.format import fmt_duration, fmt_pct, fmt_pp
 from labutils.report.notebook_output import learning_histories
 
@@ -55,14 +55,25 @@ def test_confusion_matrices_add_up_the_seeds(full_runs: Path) -> None:
     assert sum(map(sum, matrices["AlexNet"])) == 3 * sum(map(sum, seeds[0]))
 
 
-def test_confusion_finding_names_each_models_largest_confusion() -> None:
+def test_confusion_finding_names_each_models_largest_confusion_and_its_ties() -> None:
     classes = ["cat", "dog", "frog"]
-    matrices = {"AlexNet": [[6, 4, 0], [1, 9, 0], [0, 0, 10]],  # 40% of the cats taken for dogs
-                "GoogLeNet": [[10, 0, 0], [0, 10, 0], [2, 2, 6]],  # a tie: the later pair of names wins
-                "empty row": [[0, 0, 0], [0, 5, 5], [0, 0, 10]]}  # no cat at all: no division by zero
+    matrices = {"AlexNet": [[60, 40, 0], [10, 90, 0], [0, 0, 100]],  # 40% of the cats taken for dogs
+                "GoogLeNet": [[100, 0, 0], [0, 100, 0], [20, 20, 60]],  # a tie: both named
+                "empty row": [[0, 0, 0], [0, 50, 50], [0, 0, 100]]}  # no cat at all: no division by zero
     assert details.confusion_finding(matrices, classes) == (
-        "The most frequent confusion of each model: AlexNet: 40% of the cat images predicted as dog; GoogLeNet: 20% "
-        "of the frog images predicted as dog; empty row: 50% of the dog images predicted as frog.")
+        "The most frequent confusion of each model (share of the true class's test images): AlexNet: cat as dog "
+        "(40%); GoogLeNet: frog as cat (20%), tied within the noise with frog as dog (20%); empty row: dog as frog "
+        "(50%).")
+
+
+def test_closer_looks_on_generated_data_are_one_line(smoke_like: Path) -> None:
+    lab, results = lab_of(smoke_like, "smoke")
+    ground = evidence.grounds(lab)
+    matrices = details.confusion_matrices(results.values())
+    assert "need real data" in details.confusion_finding(matrices, CLASSES, ground)
+    per_class = {r.label: details.per_class_accuracy(r) for r in results.values() if r.n}
+    assert "need real data" in details.hardest_classes_finding(per_class, CLASSES, [2] * 10, ground)
+    assert details.class_test_images(results.values()) == [2, 2, 2, 2, 2, 2, 1, 1, 1, 1]
 
 
 def test_learning_curves_draw_the_complete_runs_only(full_runs: Path) -> None:
@@ -90,26 +101,24 @@ def test_setup_names_hardware_software_and_lab_time(full_runs: Path, tmp_path: P
     assert {value for _, value in details.environment_rows(old)} == {"not recorded"}
 
 
-def test_inference_speed_rows_and_sentence(full_runs: Path, tmp_path: Path) -> None:
-    lab, results = lab_of(full_runs)
+def test_inference_speed_rows(full_runs: Path) -> None:
+    lab, _ = lab_of(full_runs)
     rows = {row[0]: row for row in details.inference_rows(lab.all_results())}
     assert rows["GoogLeNet"][2:5] == ["1,000", "128", "6.0 ms"]
-    text = findings.inference_finding(results["googlenet"], results["alexnet"])
-    assert "GoogLeNet scores 1,000 images/s and AlexNet 2,000: AlexNet is 2.0 times as fast" in text
-    assert "6.0 ms through GoogLeNet and 2.0 ms" in text
-    write_run(tmp_path, "full", "alexnet", 0, 0.8, latency_ms=None, inference_images_per_s=None)
-    write_run(tmp_path, "full", "googlenet", 0, 0.9)
-    _, old = lab_of(tmp_path)
-    assert "was not measured for AlexNet" in findings.inference_finding(old["googlenet"], old["alexnet"])
 
 
-def test_hardest_classes_are_named_with_their_accuracy() -> None:
+def test_hardest_classes_are_named_with_every_tie() -> None:
     accuracies = {"AlexNet": [0.9, 0.95, 0.7, 0.5, 0.8, 0.6, 0.9, 0.85, 0.92, 0.9],
                   "GoogLeNet": [0.95, 0.97, 0.8, 0.6, 0.9, 0.7, 0.9, 0.9, 0.96, 0.93]}
-    text = details.hardest_classes_finding(accuracies, CLASSES)
-    assert text.startswith(f"The hardest classes, averaged over the 2 models: cat ({fmt_pct(0.55, 1)}), "
-                           f"dog ({fmt_pct(0.65, 1)}), bird ({fmt_pct(0.75, 1)}); the easiest: automobile")
-    assert "Cat is the hardest class (or tied for it) for 2 of the 2 models." in text
+    text = details.hardest_classes_finding(accuracies, CLASSES, [1000] * 10)
+    assert text.startswith(f"The hardest class, averaged over the 2 models: cat ({fmt_pct(0.55, 1)}); the easiest: "
+                           f"automobile ({fmt_pct(0.96, 1)}) (1,000 test images per class).")  # 2.0 pp > 2 SE
+    assert "Cat is among the hardest classes (or tied with them) for 2 of the 2 models." in text
+    few = details.hardest_classes_finding(accuracies, CLASSES, [100] * 10)  # fewer images: dog ties with cat
+    assert f"cat ({fmt_pct(0.55, 1)}), tied within the noise with dog ({fmt_pct(0.65, 1)})" in few
+    assert f"automobile ({fmt_pct(0.96, 1)}), tied within the noise with ship ({fmt_pct(0.94, 1)}), " in few
+    level = details.hardest_classes_finding({"AlexNet": [0.0] * 10}, CLASSES, [2] * 10)
+    assert "all 10 classes are within the noise of the lowest" in level and "all are tied" in level
     assert details.hardest_classes_finding({}, CLASSES).startswith("No complete runs")
 
 

@@ -3,11 +3,12 @@ over seeds, and the conclusion tables, on run folders written by hand (fake_runs
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import pytest
-from fake_runs import write_run
+from fake_runs import lab_of, write_run
 
 from labutils.models import LAB_EXPERIMENTS
 from labutils.report.format import fmt_pct
@@ -15,6 +16,7 @@ from labutils.report.paper_tables import REFERENCE_RESULTS
 from labutils.report.runs import (
     LABELS,
     MISSING,
+    NOT_USED,
     UNREADABLE_FIX,
     conclusion_rows,
     difference,
@@ -24,17 +26,43 @@ from labutils.report.runs import (
 
 
 def test_read_lab_names_missing_and_failed_runs(full_runs: Path) -> None:
-    lab = read_lab(full_runs, "full")
+    lab, _ = lab_of(full_runs)
     statuses = {(r.experiment, r.seed): r.status for r in lab.records}
     assert statuses[("googlenet_pretrained", 0)] == MISSING
     assert statuses[("alexnet_pretrained", 1)].startswith("failed: the training loss")
-    assert statuses[("alexnet", 2)] == "complete"  # seeds on disk count even when the profile lists only [0]
+    assert statuses[("alexnet", 2)] == "complete"
     assert lab.results("alexnet_pretrained").n == 1
     assert "seed 1: failed" in lab.results("alexnet_pretrained").status_text()
+    assert lab.ignored == []
+
+
+def test_only_the_profiles_seeds_are_used_and_the_others_named(full_runs: Path) -> None:
+    lab = read_lab(full_runs, "full")  # the shipped profile: seed 0 only
+    assert {r.seed for r in lab.records} == {0}
+    assert lab.results("alexnet").n == 1 and lab.results("alexnet").mean("test_acc") == pytest.approx(0.86)
+    root = full_runs / "full"
+    assert (root / "alexnet" / "seed2", "seed 2 is not among the profile's seeds (0)") in lab.ignored
+    assert (root / "alexnet_pretrained" / "seed1", "seed 1 is not among the profile's seeds (0)") in lab.ignored
+    assert len(lab.ignored) == 5  # seeds 1 and 2 of both AlexNets, seed 1 of pretrained AlexNet
+
+
+def test_a_run_of_another_experiment_in_a_folder_is_not_used(tmp_path: Path) -> None:
+    for experiment, change in {"alexnet": {"experiment": "googlenet"},  # googlenet's run inside alexnet/seed0
+                               "googlenet": {"seed": 3}}.items():  # seed 3's run inside seed0
+        path = write_run(tmp_path, "full", experiment, 0, 0.9) / "metrics.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), **change}))
+    lab = read_lab(tmp_path, "full")
+    alexnet = lab.results("alexnet")
+    assert alexnet.n == 0
+    metrics = tmp_path / "full" / "alexnet" / "seed0" / "metrics.json"
+    assert alexnet.runs[0].status == f"{NOT_USED}: {metrics} is a run of experiment 'googlenet', not 'alexnet'"
+    assert lab.results("googlenet").runs[0].status.endswith("is a run of seed 3, not seed 0")
+    rows = {row[0]: row for row in conclusion_rows(lab)}
+    assert "is a run of experiment 'googlenet'" in rows["AlexNet"][1]
 
 
 def test_seed_statistics_and_noise(full_runs: Path) -> None:
-    lab = read_lab(full_runs, "full")
+    lab, _ = lab_of(full_runs)
     alexnet, lrn = lab.results("alexnet"), lab.results("alexnet_lrn")
     assert alexnet.n == 3
     assert alexnet.mean("test_acc") == pytest.approx(0.864)
@@ -49,7 +77,7 @@ def test_seed_statistics_and_noise(full_runs: Path) -> None:
 
 
 def test_conclusion_table_shows_every_experiment(full_runs: Path) -> None:
-    lab = read_lab(full_runs, "full")
+    lab, _ = lab_of(full_runs)
     rows = {row[0].split(" (")[0]: row for row in conclusion_rows(lab)}
     assert set(rows) == {LABELS[e] for e in LAB_EXPERIMENTS}
     assert "± 0.40" in rows["AlexNet"][6]  # test accuracy, mean ± std over three seeds
@@ -66,7 +94,7 @@ def test_a_damaged_run_file_is_named_and_the_other_runs_still_count(full_runs: P
     (root / "alexnet_lrn" / "seed2" / "metrics.json").write_text("[]")
     lacking = root / "googlenet" / "seed0" / "metrics.json"
     lacking.write_text('{"status": "complete", "test_acc": 0.9}')
-    lab = read_lab(full_runs, "full")
+    lab, _ = lab_of(full_runs)
     statuses = {(r.experiment, r.seed): r.status for r in lab.records}
     assert statuses[("alexnet", 1)] == f"unreadable: {history} is cut short or damaged at line 11 ({UNREADABLE_FIX})"
     assert statuses[("alexnet_lrn", 2)].startswith(f"unreadable: {root / 'alexnet_lrn' / 'seed2' / 'metrics.json'}")

@@ -50,24 +50,46 @@ INSTALL_HINT = ("no PDF: install Chromium or Chrome (Debian/Ubuntu: apt-get inst
                 "texlive-plain-generic pandoc), then run: python -m labutils report")
 
 
-# Reads as a report rather than a notebook: compact tables that fit an A4 page, no
-# horizontal scroll bars in print, headings kept with what follows them.
+# Reads as a report rather than a notebook: compact tables that fit an A4 page, no horizontal scroll
+# bars in print, headings kept with what follows them, tables with their captions. Figures come as
+# <figure class="report-figure"> (report/notebook_output.py) whose image is as many CSS pixels wide as
+# the figure is designed to print at 96 to the inch: nothing here may narrow the text column below
+# plots.PRINT_WIDTH_IN (7.2 in; A4 less these margins is 7.3 in), or their text would print smaller
+# than designed (tests/test_report_pdf.py measures it in the PDF).
 REPORT_CSS = """
 <style>
 .jp-RenderedHTMLCommon table { table-layout: auto; font-size: 0.9em; }
 .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { padding: 0.3em 0.6em; }
+figure.report-figure { margin: 0.4em 0 0.8em 0; }
+figure.report-figure img { display: block; max-width: 100%; height: auto; }
+figure.report-figure figcaption { font-size: 0.85em; margin-top: 0.2em; }
 @page { size: A4; margin: 14mm 12mm; }
 @media print {
-  body.jp-Notebook { padding: 0; }
+  html, body.jp-Notebook { margin: 0; padding: 0; }
   .jp-Cell { padding: 0; }
+  .jp-RenderedHTMLCommon { padding-right: 0; font-size: 9pt; line-height: 1.38; }
+  .jp-RenderedHTMLCommon p { margin: 0 0 0.5em 0; }
+  .jp-RenderedHTMLCommon h1 { font-size: 17pt; margin: 0 0 0.2em 0; }
+  .jp-RenderedHTMLCommon h2 { font-size: 13pt; margin: 0.9em 0 0.35em 0; }
+  .jp-RenderedHTMLCommon h3 { font-size: 10.5pt; margin: 0.7em 0 0.3em 0; }
+  .jp-RenderedHTMLCommon blockquote { margin: 0.3em 0 0.6em 0; padding: 0.2em 0.8em; }
+  .jp-RenderedHTMLCommon ol, .jp-RenderedHTMLCommon ul { margin: 0.2em 0 0.5em 0; padding-left: 1.6em; }
+  .jp-RenderedHTMLCommon li { margin-bottom: 0.25em; }
   .jp-OutputArea-output { overflow: visible; }
   .jp-OutputArea-child { break-inside: auto; }
-  /* A figure or a table is never cut by a page break (each fits a page). */
-  .jp-RenderedImage, .jp-RenderedImage img, .jp-RenderedHTMLCommon table { break-inside: avoid; }
+  /* A figure, or a table of up to six rows with its caption, is never cut by a page break (each is
+     under a third of a page, so a break before it leaves no more blank); longer tables break between
+     rows, and a caption stays with the first of them. */
+  figure.report-figure, .jp-RenderedImage, .jp-RenderedImage img { break-inside: avoid; }
   .jp-RenderedHTMLCommon table { font-size: 7.5pt; }
+  .jp-RenderedMarkdown:has(> p + table):not(:has(tbody tr:nth-child(7))) { break-inside: avoid; }
+  .jp-RenderedHTMLCommon td code { font-size: 7.5pt; }
   .jp-RenderedHTMLCommon tr { break-inside: avoid; }
+  .jp-RenderedHTMLCommon p:has(+ table) { break-after: avoid; }
+  figure.report-figure figcaption { font-size: 8.5pt; }
   .jp-RenderedImage img { max-height: 250mm; width: auto; }
   h1, h2, h3 { break-after: avoid; }
+  .jp-RenderedHTMLCommon code { font-size: 0.85em; }
   .jp-RenderedImage img { max-width: 100%; height: auto; }
 }
 </style>

@@ -1,6 +1,6 @@
 """What ``notebooks/01_data.ipynb`` shows of the data: the splits the lab makes (or the generated
 stand-in when CIFAR-10 is not there), a few images of each class, the images per class and split,
-and what the training transform makes of one image.
+and what the training transform makes of one image; each said of the data set it really shows.
 """
 
 from __future__ import annotations
@@ -81,9 +81,25 @@ def as_picture(x: torch.Tensor) -> torch.Tensor:
     return (pixels.clamp(0, 1) * 255).round().to(torch.uint8)
 
 
-def input_summary(x: torch.Tensor) -> str:
-    """The shape the network receives per image, and this input's mean and spread after normalising."""
-    return (f"The network receives a float tensor of shape {tuple(x.shape[1:])} per image. Normalised with "
-            f"CIFAR-10's per-channel mean and standard deviation, the values over all of CIFAR-10 have mean 0 "
-            f"and standard deviation 1; this one image has mean {x.mean():.2f} and standard deviation "
-            f"{x.std():.2f}.")
+DATA_SHOWN = {"cifar10": "CIFAR-10", STAND_IN: "the generated stand-in (coloured patterns, not CIFAR-10)",
+              "imagefolder": "the image folder"}
+
+
+def shown(dataset: str) -> str:
+    """What the notebook shows, in words: 'CIFAR-10' or 'the generated stand-in (..., not CIFAR-10)'."""
+    return DATA_SHOWN.get(dataset, dataset)
+
+
+def input_summary(x: torch.Tensor, dataset: str | None = None) -> str:
+    """The shape the network receives per image, what it is normalised with, and this input's mean
+    and spread after normalising; what the normalisation does to ``dataset``'s images as a whole
+    (CIFAR-10's statistics make CIFAR-10, and only CIFAR-10, mean 0 and standard deviation 1)."""
+    text = (f"The network receives a float tensor of shape {tuple(x.shape[1:])} per image. It is normalised with "
+            "CIFAR-10's per-channel mean and standard deviation (the statistics of every network trained from "
+            "scratch here, whatever its images)")
+    if dataset == "cifar10":
+        text += ": over all of CIFAR-10 the values then have mean 0 and standard deviation 1"
+    elif dataset is not None:
+        text += (f". These are not the statistics of {shown(dataset)}, so over its images the values need not "
+                 "have mean 0 and standard deviation 1")
+    return text + f"; this one image has mean {x.mean():.2f} and standard deviation {x.std():.2f}."

@@ -17,12 +17,12 @@ from ..lab.notebooks import (
 )
 from ..predictions import Predictions, read_predictions
 from ..run_folder import RunFolder
+from .evidence import TIED, WITHIN, Grounds, join, proportion, rank
 from .filters import NOISE_ROUGHNESS, first_layer_filters
 from .format import fmt_duration, fmt_pct, fmt_pp, fmt_rate
 from .runs import LABELS, ExperimentResults, LabRuns, RunRecord, fmt_mean_std
 
 NOT_RECORDED = "not recorded"
-HARDEST_SHOWN = 3
 # Filters whose neighbouring weights differ by less than this share of noise's roughness look smooth.
 SMOOTH_SHARE = 0.8
 PRETRAINED_PAIRS = (("alexnet", "alexnet_pretrained"), ("googlenet", "googlenet_pretrained"))
@@ -137,16 +137,34 @@ def confusion_matrices(results: Iterable[ExperimentResults]) -> dict[str, list[l
             for r in results if r.n}
 
 
-def confusion_finding(matrices: Mapping[str, Sequence[Sequence[int]]], classes: Sequence[str]) -> str:
-    """Each model's most frequent confusion: the largest share of a class's test images that it
-    took for one other class (on a tie, the later pair of class names)."""
+def class_test_images(results: Iterable[ExperimentResults]) -> list[int] | None:
+    """How many test images each class has (a confusion matrix's row sums, one seed's); None without runs."""
+    for r in results:
+        if r.n:
+            return [sum(row) for row in r.complete[0].metrics["confusion_matrix"]]
+    return None
+
+
+def confusion_finding(matrices: Mapping[str, Sequence[Sequence[int]]], classes: Sequence[str],
+                      ground: Grounds | None = None) -> str:
+    """Each model's most frequent confusion (the largest share of a class's test images taken for
+    one other class), with every confusion within noise of it; one line on generated data."""
+    if ground is not None and not ground.can_compare():
+        return ground.needs_real_data()
     confusions = []
-    for label, matrix in matrices.items():
-        shares = [(matrix[i][j] / max(sum(matrix[i]), 1), classes[i], classes[j])
-                  for i in range(len(classes)) for j in range(len(classes)) if i != j]
-        share, true, predicted = max(shares)
-        confusions.append(f"{label}: {share:.0%} of the {true} images predicted as {predicted}")
-    return "The most frequent confusion of each model: " + "; ".join(confusions) + "."
+    for name, matrix in matrices.items():
+        shares = {f"{classes[i]} as {classes[j]}": proportion(matrix[i][j] / max(sum(matrix[i]), 1), sum(matrix[i]))
+                  for i in range(len(classes)) for j in range(len(classes)) if i != j}
+        top = rank(shares)
+        text = f"{name}: {top.first} ({top.values[top.first]:.0%})"
+        if len(top.tied) > 1:
+            others = top.tied[1:]
+            shown = join([f"{other} ({top.values[other]:.0%})" for other in others]) if len(others) <= 2 else \
+                f"{len(others)} other confusions"
+            text += f", {TIED} with {shown}"
+        confusions.append(text)
+    return ("The most frequent confusion of each model (share of the true class's test images): "
+            + "; ".join(confusions) + ".")
 
 
 # --- per-class accuracy -----------------------------------------------------------------------
@@ -159,21 +177,31 @@ def per_class_accuracy(results: ExperimentResults) -> list[float] | None:
     return [sum(values) / len(rows) for values in zip(*rows)]
 
 
-def hardest_classes_finding(accuracies: Mapping[str, Sequence[float]], classes: Sequence[str]) -> str:
-    """Names the classes with the lowest test accuracy averaged over the models, the easiest one,
-    and how many models find the hardest class hardest."""
+def hardest_classes_finding(accuracies: Mapping[str, Sequence[float]], classes: Sequence[str],
+                            class_images: Sequence[int] | None = None, ground: Grounds | None = None) -> str:
+    """The hardest and the easiest class averaged over the models, each with every class within
+    noise of it (``class_images``: each class's test images), and for how many models the hardest
+    class is among their own hardest; one line on generated data."""
     if not accuracies:
         return "No complete runs to compare per class yet."
+    if ground is not None and not ground.can_compare():
+        return ground.needs_real_data()
+    images = list(class_images) if class_images else [1] * len(classes)
     mean = [sum(values[c] for values in accuracies.values()) / len(accuracies) for c in range(len(classes))]
-    order = sorted(range(len(classes)), key=lambda c: (mean[c], c))
-    hardest, easiest = order[:HARDEST_SHOWN], order[-1]
+    estimates = {classes[c]: proportion(mean[c], images[c]) for c in range(len(classes))}
+    hardest, easiest = rank(estimates, lowest=True), rank(estimates)
     over = f"averaged over the {len(accuracies)} models" if len(accuracies) > 1 else f"for {next(iter(accuracies))}"
-    text = (f"The hardest classes, {over}: " + ", ".join(f"{classes[c]} ({fmt_pct(mean[c], 1)})" for c in hardest)
-            + f"; the easiest: {classes[easiest]} ({fmt_pct(mean[easiest], 1)}).")
+    if len(hardest.tied) == len(classes):
+        return (f"Per class, {over}, all {len(classes)} classes are {WITHIN} of the lowest ({fmt_pct(min(mean), 1)} to "
+                f"{fmt_pct(max(mean), 1)}): no class stands out as harder, all are tied.")
+    counts = f"{min(images):,}" if min(images) == max(images) else f"{min(images):,} to {max(images):,}"
+    text = (f"The hardest class, {over}: {hardest.named(lambda v: fmt_pct(v, 1))}; the easiest: "
+            f"{easiest.named(lambda v: fmt_pct(v, 1))} ({counts} test images per class).")
     if len(accuracies) > 1:
-        worst = hardest[0]
-        agree = sum(1 for values in accuracies.values() if values[worst] == min(values))
-        text += (f" {classes[worst].capitalize()} is the hardest class (or tied for it) for {agree} of the "
+        agree = sum(1 for values in accuracies.values()
+                    if hardest.first in rank({classes[c]: proportion(values[c], images[c])
+                                              for c in range(len(classes))}, lowest=True).tied)
+        text += (f" {hardest.first.capitalize()} is among the hardest classes (or tied with them) for {agree} of the "
                  f"{len(accuracies)} models.")
     return text
 

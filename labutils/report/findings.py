@@ -1,37 +1,49 @@
 """What the report's sentences say: each function reads results from the run folders and decides
 which statement they support (pretraining helps or not, a difference beyond or within the noise,
-which runs are missing, whether the runs compare with the handout's), returning markdown. The
-report notebook only shows what these return; ``tests/test_report_findings.py`` and
-``tests/test_report_setup.py`` run every branch on small hand-made run folders.
+which runs are missing, whether the runs compare with the handout's), returning markdown. Every
+comparison goes through ``evidence.py``'s rule, and on generated data or random "pretrained"
+weights a finding is one line saying that it needs real data. The report notebook only shows
+what these return; ``tests/test_report_findings.py`` and ``tests/test_report_setup.py`` run every
+branch on small hand-made run folders.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
+from . import evidence
 from .details import PRETRAINED_PAIRS
-from .format import fmt_duration, fmt_pct, fmt_pp, fmt_rate
-from .paper_tables import REFERENCE_RESULTS
-from .runs import (
-    LABELS,
-    MISSING,
-    Difference,
-    ExperimentResults,
-    LabRuns,
-    difference,
-    sampling_error,
+from .evidence import (
+    TIED_TIMING,
+    WITHIN,
+    Estimate,
+    accuracy_sentence,
+    compare,
+    compare_accuracy,
+    compare_speed,
+    grounds_for,
+    join,
+    proportion,
+    rank,
+    rank_speed,
+    speed_sentence,
 )
+from .format import fmt_duration, fmt_pct, fmt_pp, fmt_rate
+from .paper_tables import REFERENCE_RESULTS, REFERENCE_TEST_IMAGES
+from .runs import LABELS, MISSING, ExperimentResults, LabRuns
 from .setup import FULL_TRAIN_IMAGES, handout_comparable
 
-# A difference this much larger than its standard error counts as beyond the noise (runs.Difference).
-NOISE_FACTOR = 2
-# Two accuracies closer than this are "level".
-LEVEL_PP = 0.0005
+ONE_SEED = ("With one seed on a side the seed-to-seed spread is not measured (a different seed changes the initial "
+            "weights, the split and the order of the batches; add `seeds: [0, 1, 2]` to the profile), so only the "
+            "test set's sampling error is counted.")
 
 
 def label(experiment: str) -> str:
     return LABELS.get(experiment, experiment)
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}\u00a0ms"
 
 
 # --- missing and failed runs ------------------------------------------------------------------
@@ -50,13 +62,22 @@ def missing_runs(lab: LabRuns) -> str | None:
         f"- {label(r.experiment)}, seed {r.seed}: {r.status} (`{r.path}`)" for r in lab.incomplete)
 
 
+def ignored_runs(lab: LabRuns) -> str | None:
+    """The folders under the profile's run folder that the report did not use, and why."""
+    if not lab.ignored:
+        return None
+    return (f"**Run folders not used** (profile {lab.profile} does not list them):\n\n"
+            + "\n".join(f"- `{path}`: {why}" for path, why in lab.ignored))
+
+
 def setup_notes(lab: LabRuns) -> list[str]:
     """Warnings about what the runs can and cannot show: generated data, random "pretrained"
-    weights, a subset of CIFAR-10; and, when every run is complete, how they were trained."""
+    weights, a subset of CIFAR-10."""
     runs, notes = lab.complete, []
     if any(r.metrics.get("dataset") == "fake" for r in runs):
         notes.append("> **Generated images, not CIFAR-10.** These runs trained on coloured patterns made up for "
-                     "testing; their accuracies show that the pipeline runs end to end, not how good the models are.")
+                     "testing: a pipeline check. Their numbers show that the pipeline runs end to end, not how good "
+                     "the models are, and the report draws no comparison from them.")
     random = sorted({label(r.experiment) for r in runs if str(r.metrics.get("weights", "")).startswith("random")})
     if random:
         notes.append(f"> **Random weights for {', '.join(random)}.** These runs started from random weights instead "
@@ -65,98 +86,119 @@ def setup_notes(lab: LabRuns) -> list[str]:
     if subsets and subsets[0] < FULL_TRAIN_IMAGES:
         notes.append(f"> **A subset of CIFAR-10**: {subsets[0]:,} of the {FULL_TRAIN_IMAGES:,} training images; "
                      "accuracies are lower than the full lab's.")
-    if runs and not lab.incomplete:
-        notes.append(f"All {len(lab.records)} runs of the profile are complete. Each trained with the recipe of "
-                     f"`labutils/recipe.py` (SGD with Nesterov momentum, warm-up and cosine decay, label smoothing "
-                     f"0.1); the best epoch by validation accuracy is the one tested.")
     return notes
 
 
-# --- differences and their noise --------------------------------------------------------------
+def recipe_note(lab: LabRuns) -> str | None:
+    """How the runs trained, when every run of the profile is complete."""
+    if not lab.complete or lab.incomplete:
+        return None
+    return (f"All {len(lab.records)} runs of the profile are complete. Each trained with the recipe of "
+            "`labutils/recipe.py` (SGD with Nesterov momentum, warm-up and cosine decay, label smoothing 0.1); the "
+            "best epoch by validation accuracy is the one tested.")
 
-def seed_noise(gap: Difference, test_images: int) -> str:
-    """Whether a difference of test accuracies stands out of the noise: the seeds' spread when each
-    side has two or more, else the test set's sampling error (and how to measure the spread)."""
-    if gap.beyond_noise is None:
-        noise = sampling_error(gap.b, test_images)
-        limit = NOISE_FACTOR * math.sqrt(2) * noise
-        return (f"With a single seed on a side this cannot tell an effect from noise: a different seed changes "
-                f"the initial weights, the split and the order of the batches. The test set alone contributes a "
-                f"sampling error of {noise * 100:.1f} pp per accuracy ({test_images:,} images), so a difference "
-                f"below about {limit * 100:.1f} pp (two standard errors of a difference) is within its noise"
-                f"{' - as this one is' if abs(gap.diff) < limit else ''}. Add seeds to the profile "
-                f"(`seeds: [0, 1, 2]`) to measure the seed-to-seed spread.")
-    verdict = ("**is larger than the seed-to-seed noise** (more than two standard errors)" if gap.beyond_noise
-               else "**is within the seed-to-seed noise** (less than two standard errors)")
-    return (f"Over {gap.n_a} and {gap.n_b} seeds the test accuracies vary by {gap.std_a * 100:.2f} and "
-            f"{gap.std_b * 100:.2f} pp (standard deviation); the difference of the means has a standard error of "
-            f"{gap.standard_error * 100:.2f} pp, so the difference {verdict}.")
+
+# --- exercise 2: LRN ------------------------------------------------------------------------------
+
+def handout_gap(a: str, b: str) -> evidence.Gap:
+    """The handout author's test accuracies of two experiments, judged by the same rule."""
+    return compare(proportion(REFERENCE_RESULTS[a]["test_acc"], REFERENCE_TEST_IMAGES),
+                   proportion(REFERENCE_RESULTS[b]["test_acc"], REFERENCE_TEST_IMAGES))
 
 
 def lrn_finding(lrn: ExperimentResults, plain: ExperimentResults) -> str | None:
     """Exercise 2: AlexNet with LRN against without, in test accuracy and time per epoch."""
-    gap = difference(lrn, plain, "test_acc")
+    gap = compare_accuracy(lrn, plain)
     if gap is None:
         return None
-    text = (f"With LRN the test accuracy is {fmt_pct(gap.a)} against {fmt_pct(gap.b)} without, a difference of "
-            f"{fmt_pp(gap.diff, 2)}. " + seed_noise(gap, plain.first("test_images")))
-    time_gap = difference(lrn, plain, "time_per_epoch_s")
-    if time_gap is not None:
-        text += (f" An epoch takes {fmt_duration(time_gap.a)} with LRN and {fmt_duration(time_gap.b)} without "
-                 f"({time_gap.diff / time_gap.b:+.0%}).")
-    ref_lrn, ref_plain = REFERENCE_RESULTS["alexnet_lrn"], REFERENCE_RESULTS["alexnet"]
-    return text + (f" The handout's author found {fmt_pct(ref_lrn['test_acc'])} vs {fmt_pct(ref_plain['test_acc'])} "
-                   f"({fmt_pp(ref_lrn['test_acc'] - ref_plain['test_acc'], 2)}), with one seed each.")
+    ground = grounds_for(lrn, plain)
+    if not ground.can_compare():
+        return ground.needs_real_data()
+    text = f"{accuracy_sentence(gap, lrn.label, plain.label, digits=2)}."
+    if min(lrn.n, plain.n) < 2:
+        text += " " + ONE_SEED
+    time = compare_speed(lrn, plain, "time_per_epoch_s")
+    if time is not None:
+        text += (" Time per epoch: "
+                 + speed_sentence(time, lrn.label, plain.label, fmt_duration, higher_is_faster=False) + ".")
+        if time.effect and time.a < time.b:
+            text += (" LRN adds arithmetic and no parameters, so an epoch faster with it points to a machine whose "
+                     "load changed between the two runs, not to LRN.")
+    his = handout_gap("alexnet_lrn", "alexnet")
+    return text + (f" The handout's author found {fmt_pct(his.a)} with LRN and {fmt_pct(his.b)} without, one seed "
+                   f"each on {REFERENCE_TEST_IMAGES:,} test images: {his.judged(2)}.")
 
 
-def scratch_finding(googlenet: ExperimentResults, alexnet: ExperimentResults, devices: str) -> str:
+def lrn_answer(lrn: ExperimentResults, plain: ExperimentResults) -> str:
+    """Exercise 2 in a sentence: does LRN change the test accuracy, by the rule."""
+    gap = compare_accuracy(lrn, plain)
+    if gap is None:
+        return "The comparison needs complete runs of both AlexNets."
+    if not grounds_for(lrn, plain).can_compare():
+        return (f"Test accuracy {fmt_pct(gap.a)} with LRN, {fmt_pct(gap.b)} without, on generated images: "
+                "a pipeline check; the comparison needs real data.")
+    if gap.effect:
+        change = "improves" if gap.diff > 0 else "lowers"
+        return (f"LRN {change} the test accuracy: {fmt_pct(gap.a)} with it, {fmt_pct(gap.b)} without "
+                f"({gap.judged(2)}).")
+    return (f"No difference beyond the noise: {fmt_pct(gap.a)} with LRN, {fmt_pct(gap.b)} without "
+            f"({gap.judged(2)}).")
+
+
+# --- exercise 4: GoogLeNet against AlexNet from scratch ---------------------------------------------
+
+def scratch_finding(googlenet: ExperimentResults, alexnet: ExperimentResults) -> str:
     """Exercise 4: GoogLeNet against AlexNet from scratch, in training speed and test accuracy."""
-    speed = difference(googlenet, alexnet, "images_per_s")
-    epoch = difference(googlenet, alexnet, "time_per_epoch_s")
-    accuracy = difference(googlenet, alexnet, "test_acc")
+    speed = compare_speed(googlenet, alexnet, "images_per_s")
+    epoch = compare_speed(googlenet, alexnet, "time_per_epoch_s")
+    accuracy = compare_accuracy(googlenet, alexnet)
     if not (speed and epoch and accuracy):
         return ""
-    text = (f"**Speed.** Measured, GoogLeNet trains {fmt_rate(speed.a)} images/s against AlexNet's {fmt_rate(speed.b)} "
-            f"({speed.a / speed.b:.2f}x) and takes {epoch.a / epoch.b:.1f} times as long per epoch "
-            f"({fmt_duration(epoch.a)} vs {fmt_duration(epoch.b)}, on {devices}). **Accuracy.** GoogLeNet reaches "
-            f"{fmt_pct(accuracy.a)} test accuracy, AlexNet {fmt_pct(accuracy.b)} ({fmt_pp(accuracy.diff)})")
-    if accuracy.beyond_noise is not None:
-        return text + (f"; over the seeds that difference is {'larger than' if accuracy.beyond_noise else 'within'} "
-                       f"the noise (standard error {accuracy.standard_error * 100:.2f} pp).")
-    noise = sampling_error(accuracy.b, alexnet.first("test_images"))
-    return text + (f"; one seed each, and the test set's sampling error alone is about {noise * 100:.1f} pp per "
-                   "accuracy.")
+    ground = grounds_for(googlenet, alexnet)
+    if not ground.can_compare():
+        return ground.needs_real_data()
+    text = (f"**Training speed.** {speed_sentence(speed, 'GoogLeNet', 'AlexNet', fmt_rate, ' images/s')}; per "
+            f"epoch {speed_sentence(epoch, 'GoogLeNet', 'AlexNet', fmt_duration, higher_is_faster=False)}. "
+            f"**Accuracy.** {accuracy_sentence(accuracy, 'GoogLeNet', 'AlexNet')}.")
+    return text + (" " + ONE_SEED if min(googlenet.n, alexnet.n) < 2 else "")
 
 
 def handout_scratch_result() -> str:
     """The handout author's GoogLeNet against his AlexNet, in test accuracy and training time."""
     googlenet, alexnet = REFERENCE_RESULTS["googlenet"], REFERENCE_RESULTS["alexnet"]
-    return (f" The handout's author found {fmt_pct(googlenet['test_acc'])} vs {fmt_pct(alexnet['test_acc'])} in "
-            f"{googlenet['time_min']:.0f} vs {alexnet['time_min']:.1f} minutes "
-            f"({googlenet['time_min'] / alexnet['time_min']:.1f} times as long).")
+    his = handout_gap("googlenet", "alexnet")
+    return (f" The handout's author found {fmt_pct(googlenet['test_acc'])} vs {fmt_pct(alexnet['test_acc'])} "
+            f"({his.judged()}) in {googlenet['time_min']:.0f} vs {alexnet['time_min']:.1f} minutes of training.")
+
+
+def scratch_answer(googlenet: ExperimentResults, alexnet: ExperimentResults) -> str:
+    """Exercise 4's speed and accuracy in a sentence (the parameters are the networks' own: networks.py)."""
+    speed = compare_speed(googlenet, alexnet, "images_per_s")
+    accuracy = compare_accuracy(googlenet, alexnet)
+    if speed is None or accuracy is None:
+        return "Speed and accuracy need complete runs of GoogLeNet and AlexNet."
+    if not grounds_for(googlenet, alexnet).can_compare():
+        return "Speed and accuracy on generated images are a pipeline check: their comparison needs real data."
+    return (f"Training speed: {speed_sentence(speed, 'GoogLeNet', 'AlexNet', fmt_rate, ' images/s', short=True)}. "
+            f"Accuracy: {accuracy_sentence(accuracy, 'GoogLeNet', 'AlexNet')}.")
 
 
 # --- inference speed ----------------------------------------------------------------------------
 
 def inference_finding(googlenet: ExperimentResults, alexnet: ExperimentResults) -> str:
     """Exercise 4, inference: GoogLeNet against AlexNet in images/s at the lab's batch and latency."""
-    rate = difference(googlenet, alexnet, "inference_images_per_s")
-    latency = difference(googlenet, alexnet, "latency_ms")
+    rate = compare_speed(googlenet, alexnet, "inference_images_per_s")
+    latency = compare_speed(googlenet, alexnet, "latency_ms")
     if rate is None or latency is None:
         missing = [r.label for r in (googlenet, alexnet) if r.n and r.mean("latency_ms") is None]
         return (f"Inference speed was not measured for {', '.join(missing)} (run folders from before it was "
                 "recorded: train them again with --force)." if missing else "")
-    faster, ratio = ("GoogLeNet", rate.a / rate.b) if rate.diff > 0 else ("AlexNet", rate.b / rate.a)
-    text = (f"**Inference.** In evaluation mode at batch {alexnet.first('inference_batch_size')}, GoogLeNet scores "
-            f"{fmt_rate(rate.a)} images/s and AlexNet {fmt_rate(rate.b)}: {faster} is {ratio:.1f} "
-            f"times as fast. One image alone takes {latency.a:.1f} ms through GoogLeNet and {latency.b:.1f} ms "
-            f"through AlexNet (median of repeated runs).")
-    training = difference(googlenet, alexnet, "images_per_s")
-    if training is not None:
-        text += (f" Inference runs {rate.a / training.a:.1f} (GoogLeNet) and {rate.b / training.b:.1f} (AlexNet) times "
-                 "as fast as training, which also computes gradients, updates the weights and, for GoogLeNet, "
-                 "its two side classifiers.")
-    return text
+    ground = grounds_for(googlenet, alexnet)
+    if not ground.can_compare():
+        return ground.needs_real_data()
+    return (f"**Inference.** In evaluation mode at batch {alexnet.first('inference_batch_size')}: "
+            f"{speed_sentence(rate, 'GoogLeNet', 'AlexNet', fmt_rate, ' images/s')}. One image alone (median of "
+            f"repeated runs): {speed_sentence(latency, 'GoogLeNet', 'AlexNet', _ms, higher_is_faster=False)}.")
 
 
 # --- pretraining (exercise 5) -----------------------------------------------------------------
@@ -166,94 +208,156 @@ def random_pretrained(results: Mapping[str, ExperimentResults]) -> bool:
     return any(str(results[p].first("weights")).startswith("random") for _, p in PRETRAINED_PAIRS if results[p].n)
 
 
+def _pretraining_inputs(results: Mapping[str, ExperimentResults]) -> list[ExperimentResults]:
+    return [results[e] for pair in PRETRAINED_PAIRS for e in pair]
+
+
+def _change(gap: evidence.Gap) -> str:
+    return ("gains" if gap.diff > 0 else "loses") if gap.effect else f"changes {WITHIN}"
+
+
 def pretraining_finding(results: Mapping[str, ExperimentResults]) -> list[str]:
-    """Whether ImageNet's weights help each network: random weights, both gain, one gains, neither."""
-    lines = []
-    gains = {scratch: difference(results[pretrained], results[scratch], "test_acc")
+    """Whether ImageNet's weights help each network: both gain, one gains, neither; within the
+    noise; or one line when the runs cannot tell (random weights, generated data)."""
+    gains = {scratch: compare_accuracy(results[pretrained], results[scratch])
              for scratch, pretrained in PRETRAINED_PAIRS}
-    random = random_pretrained(results)
-    if random:
-        lines.append("**These pretrained runs started from random weights** (an offline check), so they cannot say "
-                     "whether ImageNet pretraining helps; run the `quick` or `full` profile for that.")
-    for family, gain in gains.items():
-        if gain is not None:
-            noise = "" if gain.beyond_noise is not False else " - within the seed-to-seed noise"
-            lines.append(f"Pretrained {label(family)} reaches {fmt_pct(gain.a)} test accuracy against "
-                         f"{fmt_pct(gain.b)} from scratch ({fmt_pp(gain.diff)}{noise}).")
-    if random or not all(gains.values()):
+    ground = grounds_for(*_pretraining_inputs(results))
+    if not ground.can_compare(pretraining=True):
+        return [ground.needs_real_data(pretraining=True)] if any(gains.values()) else []
+    lines = [f"Pretrained {label(family)} reaches {fmt_pct(gain.a)} test accuracy against {fmt_pct(gain.b)} from "
+             f"scratch ({gain.judged()})." for family, gain in gains.items() if gain is not None]
+    if not all(gains.values()):
         return lines
-    g, a = gains["googlenet"].diff, gains["alexnet"].diff
-    if g > 0 and a > 0:
+    g, a = gains["googlenet"], gains["alexnet"]
+    if g.effect and a.effect and g.diff > 0 and a.diff > 0:
         lines.append(f"**Yes: like AlexNet, GoogLeNet does better from ImageNet's weights than from scratch**, by "
-                     f"{g * 100:.1f} pp against AlexNet's {a * 100:.1f} pp.")
+                     f"{fmt_pp(g.diff)} against AlexNet's {fmt_pp(a.diff)}, both beyond the noise.")
     else:
-        who = "only GoogLeNet gains" if g > 0 else "only AlexNet gains" if a > 0 else "neither gains"
-        lines.append(f"**Pretraining does not help both here**: it changes GoogLeNet's test accuracy by {fmt_pp(g)} "
-                     f"and AlexNet's by {fmt_pp(a)}; {who}.")
+        gainers = [name for name, gap in (("GoogLeNet", g), ("AlexNet", a)) if gap.effect and gap.diff > 0]
+        who = f"only {gainers[0]} gains" if len(gainers) == 1 else "neither gains beyond the noise"
+        lines.append(f"**Pretraining does not help both here**: GoogLeNet {_change(g)} ({g.judged()}), AlexNet "
+                     f"{_change(a)} ({a.judged()}); {who}.")
     return lines
 
 
+def pretraining_answer(results: Mapping[str, ExperimentResults]) -> str:
+    """Exercise 5's first question in a sentence."""
+    gains = {scratch: compare_accuracy(results[pretrained], results[scratch])
+             for scratch, pretrained in PRETRAINED_PAIRS}
+    if not all(gains.values()):
+        return "Whether pretraining helps needs complete runs of all four networks (from scratch and pretrained)."
+    ground = grounds_for(*_pretraining_inputs(results))
+    if not ground.can_compare(pretraining=True):
+        return ("The pretrained runs started from random weights" if not ground.generated else
+                "These runs trained on generated images") + (": whether ImageNet's weights help needs real data and "
+                                                            "ImageNet's weights.")
+    g, a = gains["googlenet"], gains["alexnet"]
+    g_gains, a_gains = g.effect and g.diff > 0, a.effect and a.diff > 0
+    if g_gains and a_gains:
+        head = "Yes, like AlexNet"
+    elif g_gains:
+        head = "GoogLeNet gains, but AlexNet " + ("loses" if a.effect else "not beyond the noise")
+    elif a_gains:
+        head = "No: unlike AlexNet, GoogLeNet " + ("loses" if g.effect else "does not gain beyond the noise")
+    else:
+        head = "Neither gains beyond the noise"
+    return (f"{head}: pretrained GoogLeNet {fmt_pct(g.a)} against {fmt_pct(g.b)} from scratch ({g.judged()}); "
+            f"AlexNet {fmt_pct(a.a)} against {fmt_pct(a.b)} ({a.judged()}).")
+
+
 def pretrained_pair_finding(results: Mapping[str, ExperimentResults]) -> str | None:
-    """Pretrained GoogLeNet against pretrained AlexNet: level, or who is ahead, and their sizes."""
-    both = difference(results["googlenet_pretrained"], results["alexnet_pretrained"], "test_acc")
+    """Pretrained GoogLeNet against pretrained AlexNet: level within the noise or who is ahead, and their sizes."""
+    gp, ap = results["googlenet_pretrained"], results["alexnet_pretrained"]
+    both = compare_accuracy(gp, ap)
     if both is None:
         return None
-    ratio = results["alexnet_pretrained"].first("params") / results["googlenet_pretrained"].first("params")
-    if abs(both.diff) < LEVEL_PP:
-        return (f"The two pretrained networks are level ({fmt_pct(both.a)}), although AlexNet holds {ratio:.1f} "
-                "times GoogLeNet's parameters.")
-    better = "GoogLeNet" if both.diff > 0 else "AlexNet"
-    return (f"Of the two pretrained networks, {better} is ahead by {abs(both.diff) * 100:.1f} pp "
-            f"({fmt_pct(both.a)} vs {fmt_pct(both.b)}), with AlexNet holding {ratio:.1f} times GoogLeNet's parameters.")
+    if not grounds_for(gp, ap).can_compare(pretraining=True):
+        return None  # pretraining_finding says it once
+    ratio = ap.first("params") / gp.first("params")
+    if not both.effect:
+        return (f"The two pretrained networks are level {WITHIN} ({fmt_pct(both.a)} GoogLeNet, {fmt_pct(both.b)} "
+                f"AlexNet: {fmt_pp(both.diff)}, {both.noise()}), although AlexNet holds {ratio:.1f} times GoogLeNet's "
+                "parameters.")
+    better, worse = ("GoogLeNet", "AlexNet") if both.diff > 0 else ("AlexNet", "GoogLeNet")
+    return (f"Of the two pretrained networks, {better} is ahead of {worse}: {fmt_pct(both.a)} GoogLeNet, "
+            f"{fmt_pct(both.b)} AlexNet ({both.judged()}), with AlexNet holding {ratio:.1f} times GoogLeNet's "
+            "parameters.")
+
+
+def _gaps(results: Mapping[str, ExperimentResults], experiments: Sequence[str]) -> dict[str, Estimate]:
+    return {label(e): evidence.generalisation_gap(results[e]) for e in experiments if results[e].n}
 
 
 def capacity_finding(results: Mapping[str, ExperimentResults], experiments: Sequence[str]) -> str | None:
-    """Capacity and generalisation: which network's training-validation gap is widest, and whether
-    GoogLeNet's fewer parameters generalise better than AlexNet's."""
-    gaps = {e: results[e].mean("train_acc") - results[e].mean("val_acc") for e in experiments if results[e].n}
+    """Capacity and generalisation: which networks' training-validation gaps are widest and
+    narrowest (with every tie), and whether GoogLeNet's fewer parameters generalise better."""
+    gaps = _gaps(results, experiments)
     if len(gaps) < 2:
         return None
-    widest, narrowest = max(gaps, key=gaps.get), min(gaps, key=gaps.get)
-    text = (f"**Capacity and generalisation.** The gap between training and validation accuracy (table above) is "
-            f"widest for {label(widest)} ({fmt_pp(gaps[widest])}) and narrowest for {label(narrowest)} "
-            f"({fmt_pp(gaps[narrowest])}). A wide positive gap means the network fits its training images better than "
-            f"it generalises to new ones: capacity spent on memorising. Training accuracy here is measured on "
-            f"augmented images with dropout and label smoothing on, so it understates the fit; a negative gap means "
-            f"that regularisation costs more accuracy in training than the network loses on unseen images.")
-    val = {e: results[e].mean("val_acc") for e in gaps}
+    if not grounds_for(*(results[e] for e in experiments)).can_compare():
+        return None  # the section's one line says so
+    widest, narrowest = rank(gaps), rank(gaps, lowest=True)
+    if len(widest.tied) == len(gaps):
+        spread = ", ".join(f"{name} {fmt_pp(value.value)}" for name, value in gaps.items())
+        ranking = f"is the same for every network {WITHIN} ({spread})"
+    else:
+        ranking = f"is widest for {widest.named(fmt_pp)} and narrowest for {narrowest.named(fmt_pp)}"
+    text = (f"**Capacity and generalisation.** The gap between training and validation accuracy {ranking}. A wide "
+            "positive gap means the network fits its training images better than it generalises to new ones: "
+            "capacity spent on memorising. Training accuracy here is measured on augmented images with dropout and "
+            "label smoothing on, so it understates the fit; a negative gap means that regularisation costs more "
+            "accuracy in training than the network loses on unseen images.")
     pairs = [(s, p) for s, p in (("googlenet", "alexnet"), ("googlenet_pretrained", "alexnet_pretrained"))
-             if s in val and p in val]
+             if results[s].n and results[p].n and s in experiments and p in experiments]
     if not pairs:
         return text
-    scratch = all(results[e].n for e in ("googlenet", "alexnet"))
-    share = results["googlenet"].first("params") / results["alexnet"].first("params") if scratch else None
-    wins = [s for s, p in pairs if val[s] > val[p]]
-    compared = "; ".join(f"{'pretrained' if 'pretrained' in s else 'from scratch'}: {fmt_pct(val[s])} vs "
-                         f"{fmt_pct(val[p])}" for s, p in pairs)
+    share = (results["googlenet"].first("params") / results["alexnet"].first("params")
+             if all(results[e].n for e in ("googlenet", "alexnet")) else None)
+    val = {pair: compare_accuracy(results[pair[0]], results[pair[1]], "val_acc") for pair in pairs}
+    compared = "; ".join(f"{'pretrained' if 'pretrained' in s else 'from scratch'}: {fmt_pct(gap.a)} vs "
+                         f"{fmt_pct(gap.b)} ({gap.judged()})" for (s, _), gap in val.items())
     fewer = f", with {share:.0%} of AlexNet's parameters," if share else ""
+    wins = [pair for pair, gap in val.items() if gap.effect and gap.diff > 0]
     if len(wins) == len(pairs):
-        return text + (f" Parameters are not what generalises: GoogLeNet{fewer} reaches the higher validation "
-                       f"accuracy ({compared}); its depth and small convolutions use parameters where AlexNet spends "
-                       "most of its own on fully connected layers.")
+        return text + (f" GoogLeNet{fewer} reaches the higher validation accuracy beyond the noise ({compared}): "
+                       "parameters are not what generalises; its depth and small convolutions use parameters where "
+                       "AlexNet spends most of its own on fully connected layers.")
     if wins:
-        return text + (f" GoogLeNet{fewer} reaches the higher validation accuracy only "
-                       f"{'pretrained' if 'pretrained' in wins[0] else 'from scratch'} ({compared}).")
-    return text + f" GoogLeNet{fewer} does not reach a higher validation accuracy than AlexNet here ({compared})."
+        return text + (f" GoogLeNet{fewer} reaches the higher validation accuracy beyond the noise only "
+                       f"{'pretrained' if 'pretrained' in wins[0][0] else 'from scratch'} ({compared}).")
+    return text + (f" GoogLeNet{fewer} does not reach a higher validation accuracy than AlexNet beyond the noise "
+                   f"({compared}).")
+
+
+def capacity_answer(results: Mapping[str, ExperimentResults], experiments: Sequence[str]) -> str | None:
+    """Exercise 5's second question in a sentence: the widest and narrowest generalisation gaps."""
+    gaps = _gaps(results, experiments)
+    if len(gaps) < 2 or not grounds_for(*(results[e] for e in experiments)).can_compare():
+        return None
+    widest, narrowest = rank(gaps), rank(gaps, lowest=True)
+    if len(widest.tied) == len(gaps):
+        return "The training-validation gaps are level " + WITHIN + ", so they show no difference in capacity."
+    return (f"The training-validation gap, a measure of fitting beyond what generalises, is widest for "
+            f"{widest.named(fmt_pp)} and narrowest for {narrowest.named(fmt_pp)}.")
 
 
 def selection_finding(results: Mapping[str, ExperimentResults], experiments: Sequence[str]) -> str | None:
-    """Whether picking the best epoch by validation accuracy overfit the validation set."""
-    val_test = {e: results[e].mean("val_acc") - results[e].mean("test_acc") for e in experiments if results[e].n}
-    if not val_test:
+    """Whether picking the best epoch by validation accuracy overfit the validation set: validation
+    above test accuracy beyond the noise for any model."""
+    done = [e for e in experiments if results[e].n]
+    if not done or not grounds_for(*(results[e] for e in done)).can_compare():
         return None
-    worst = max(val_test, key=lambda e: abs(val_test[e]))
-    images = min(results[e].first("val_images") for e in val_test)
-    noise = sampling_error(0.5, images)
-    overfit = abs(val_test[worst]) >= NOISE_FACTOR * noise
-    return (f"Validation and test accuracy agree within {abs(val_test[worst]) * 100:.1f} pp for every model "
-            f"(the largest difference for {label(worst)}), against a sampling error of up to {noise * 100:.1f} pp "
-            f"for {images:,} validation images: choosing the best epoch by validation accuracy "
-            f"{'may have overfit' if overfit else 'did not noticeably overfit'} the validation set.")
+    zero = Estimate(0.0, 0.0)
+    gaps = {e: compare(evidence.selection_gap(results[e]), zero) for e in done}
+    above = [e for e, gap in gaps.items() if gap.effect and gap.diff > 0]
+    largest = max(gaps, key=lambda e: abs(gaps[e].diff))
+    if above:
+        named = "; ".join(f"{label(e)} {gaps[e].judged()}" for e in above)
+        return (f"Validation accuracy is above test accuracy beyond the noise for {named}: choosing the best epoch on "
+                "the validation set may have overfit it.")
+    return (f"Validation and test accuracy agree {WITHIN} for every model (the largest difference: {label(largest)}, "
+            f"{gaps[largest].judged()}): choosing the best epoch by validation accuracy did not measurably overfit "
+            "the validation set.")
 
 
 def pretrained_findings(results: Mapping[str, ExperimentResults], experiments: Sequence[str]) -> str:
@@ -267,33 +371,51 @@ def pretrained_findings(results: Mapping[str, ExperimentResults], experiments: S
 # --- the conclusion ---------------------------------------------------------------------------
 
 def handout_comparison(lab: LabRuns, done: Mapping[str, ExperimentResults]) -> str | None:
-    """How many models beat the handout author's test accuracy and training time, when the runs
+    """Against the handout author's test accuracy (by the rule) and training time, when the runs
     share his setup; a warning that they do not compare when they do not; None without runs.
     ``done``: the experiments with a complete run."""
     if handout_comparable(lab):
         ours = {e: r for e, r in done.items() if e in REFERENCE_RESULTS}
-        ahead = [e for e, r in ours.items() if r.mean("test_acc") > REFERENCE_RESULTS[e]["test_acc"]]
-        faster = [e for e, r in ours.items() if r.mean("train_time_s") / 60 < REFERENCE_RESULTS[e]["time_min"]]
-        return (f"Same data, input size and number of epochs as the handout: {len(ahead)} of {len(done)} models "
-                f"beat its test accuracy ({', '.join(label(e) for e in ahead) or 'none'}) and {len(faster)} train "
-                f"faster ({', '.join(label(e) for e in faster) or 'none'}).")
+        gaps = {e: compare(evidence.accuracy(r), proportion(REFERENCE_RESULTS[e]["test_acc"], REFERENCE_TEST_IMAGES))
+                for e, r in ours.items()}
+        groups = {"ahead of": [e for e, g in gaps.items() if g.effect and g.diff > 0],
+                  "level with": [e for e, g in gaps.items() if not g.effect],
+                  "behind": [e for e, g in gaps.items() if g.effect and g.diff < 0]}
+        accuracy = "; ".join(f"{where} it: {join([label(e) for e in names])}" for where, names in groups.items()
+                             if names)
+        ratios = {e: REFERENCE_RESULTS[e]["time_min"] * 60 / r.mean("train_time_s") for e, r in ours.items()}
+        quicker = [e for e, ratio in ratios.items() if ratio > 1 + evidence.TIMING_MARGIN]
+        low, high = (min(ratios[e] for e in quicker), max(ratios[e] for e in quicker)) if quicker else (0, 0)
+        span = f"{low:.1f}" if f"{low:.1f}" == f"{high:.1f}" else f"{low:.1f} to {high:.1f}"
+        time = (f"{len(quicker)} of {len(ours)} trained in less time than his"
+                + (f" ({span} times as fast)" if quicker else "")
+                + ", on other hardware than his: not like with like, a measure of the whole setup")
+        return (f"Same data, input size and number of epochs as the handout. Test accuracy against the author's (by the "
+                f"same rule, his on {REFERENCE_TEST_IMAGES:,} test images): {accuracy}. Training time: {time}.")
     if lab.complete:
         return ("These runs used a different setup from the handout's (data, input size, epochs or number of images, "
-                "see the first section), so their numbers are not comparable with the handout's.")
+                "see the profile line), so their numbers are not comparable with the handout's.")
     return None
 
 
 def leaders(done: Mapping[str, ExperimentResults]) -> str | None:
-    """The most accurate model (all of them when tied), the fastest to train and the smallest."""
+    """The most accurate model and every model within noise of it, the fastest to train (when the
+    runs compare) and the smallest."""
     if not done:
         return None
-    top = max(r.mean("test_acc") for r in done.values())
-    best = [r.label for r in done.values() if r.mean("test_acc") == top]
-    fastest = max(done.values(), key=lambda r: r.mean("images_per_s"))
-    smallest = min(done.values(), key=lambda r: r.first("params"))
-    return (f"Most accurate: {', '.join(best)} ({fmt_pct(top)}{', tied' if len(best) > 1 else ''}); fastest to "
-            f"train: {fastest.label} ({fmt_rate(fastest.mean('images_per_s'))} images/s); fewest parameters: "
-            f"{smallest.label} ({smallest.first('params'):,}).")
+    ground = grounds_for(*done.values())
+    smallest = min(r.first("params") for r in done.values())
+    fewest = [r.label for r in done.values() if r.first("params") == smallest]
+    parameters = f"fewest parameters: {join(fewest)} ({smallest:,})."
+    if not ground.can_compare():
+        return "Which model is most accurate or fastest needs real data; " + parameters
+    best = rank({r.label: evidence.accuracy(r) for r in done.values()})
+    fastest, mismatch = rank_speed({r.label: r for r in done.values()})
+    if fastest is None:
+        speed = f"no model is named fastest to train: not like with like ({mismatch})"
+    else:
+        speed = "fastest to train: " + fastest.named(lambda v: f"{fmt_rate(v)} images/s", tie=TIED_TIMING)
+    return f"Most accurate: {best.named()}; {speed}; {parameters}"
 
 
 def conclusion_notes(lab: LabRuns, done: Mapping[str, ExperimentResults]) -> str:

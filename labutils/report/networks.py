@@ -99,11 +99,15 @@ def side_classifier_table(googlenet: nn.Module) -> str:
         for name, text, size in PAPER_SIDE_CLASSIFIER], "lllll")
 
 
+def side_classifier_parameters(googlenet: GoogLeNet) -> tuple[int, int]:
+    """(parameters of the two side classifiers, of the whole network)."""
+    return count_parameters(googlenet.aux1) + count_parameters(googlenet.aux2), count_parameters(googlenet)
+
+
 def side_classifier_finding(googlenet: GoogLeNet) -> str:
     """How the side classifiers enter the loss, their share of the parameters, and the paper's
     network without BatchNorm beside the lab's."""
-    total = count_parameters(googlenet)
-    aux = count_parameters(googlenet.aux1) + count_parameters(googlenet.aux2)
+    aux, total = side_classifier_parameters(googlenet)
     with torch.device("meta"):
         paper = count_parameters(GoogLeNet(batch_norm=False))
         paper_no_aux = count_parameters(GoogLeNet(batch_norm=False, aux_logits=False))

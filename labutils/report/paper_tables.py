@@ -1,6 +1,7 @@
 """The published numbers the report compares this lab with.
 
 - :data:`REFERENCE_RESULTS`: the conclusion table of the lab handout's author;
+- :data:`HANDOUT_QUESTIONS`: what the handout's five exercises ask, in its words;
 - :data:`PAPER_TABLE1`: GoogLeNet's Table 1 (Szegedy et al. 2015), output sizes and filters,
   and :func:`table1_rows` / :func:`side_classifier_shapes` to set our network beside it.
 """
@@ -35,6 +36,27 @@ REFERENCE_RESULTS: dict[str, dict[str, float]] = {
                            "test_loss": 0.5410, "test_acc": 0.8301, "time_min": 22.39},
     "googlenet_pretrained": {"train_loss": 0.2292, "train_acc": 0.9775, "val_loss": 0.2488, "val_acc": 0.9299,
                              "test_loss": 0.2375, "test_acc": 0.9316, "time_min": 91.57},
+}
+
+
+# His test accuracies are on all of CIFAR-10's test images: their sampling error (evidence.py).
+REFERENCE_TEST_IMAGES = 10_000
+
+# The handout's exercises (shared/seed/lab02-handout.txt), as it words them; each section of the report
+# ends with its question and the answer computed from the runs.
+HANDOUT_QUESTIONS = {
+    1: "Create VSCode projects for each of these three networks. Be sure to properly define your Python classes, "
+       "with one class per file and a main module that sets up your objects, runs the training process, and saves "
+       "the necessary data.",
+    2: "Incorporate [LRN] into your AlexNet implementation as it is described in the paper. Compare your test set "
+       "results with and without LRN.",
+    3: "Modify the architecture to A. use the same backbone (input image size, convolutions, etc.) before the first "
+       "Inception module; B. add the two side classifiers.",
+    4: "Compare your GoogLeNet and AlexNet implementations on CIFAR-10. Comment on the number of parameters, speed "
+       "of training, and accuracy of the two models on this dataset when trained from scratch.",
+    5: "Experiment with the pretrained GoogLeNet from the torchvision repository. Does it give better results on "
+       "CIFAR-10 similar to what we found with AlexNet last week? Comment on what we can glean from the results "
+       "about the capacity and generalization ability of these two models.",
 }
 
 

@@ -1,7 +1,9 @@
 """What the report shows: run folders read into tables, and the numbers it compares them with.
 
-- :func:`read_lab` reads every run folder of a profile (``<runs>/<profile>/<experiment>/seed<k>``)
-  and says which runs are missing or failed; :class:`ExperimentResults` averages an
+- :func:`read_lab` reads the run folders a profile lists (``<runs>/<profile>/<experiment>/seed<k>``
+  for its experiments and seeds), says which runs are missing or failed, and names every other
+  folder it found there and did not use (another seed, another experiment, a run folder whose
+  ``metrics.json`` is another experiment's run); :class:`ExperimentResults` averages an
   experiment's seeds (mean, sample standard deviation).
 - :func:`conclusion_rows` and :func:`reference_rows` build the handout's conclusion table for
   these runs and beside the handout author's (``paper_tables.py``); ``format.py``
@@ -27,6 +29,7 @@ from .paper_tables import REFERENCE_RESULTS
 
 MISSING = "missing"
 UNREADABLE = "unreadable"
+NOT_USED = "not used"  # a run folder that holds another run than its place says
 UNREADABLE_FIX = "restore the file, or train the run again with --force"
 # What the report reads from a complete run's metrics.json, beyond its status.
 REPORT_NUMBERS = ("params", "epochs", "image_size", "batch_size", "train_images", "val_images", "test_images",
@@ -59,13 +62,14 @@ class RunRecord:
 
 @dataclass
 class LabRuns:
-    """The runs of one profile: those it asks for (from its YAML) plus any other seeds on disk."""
+    """The runs of one profile: those it asks for (from its YAML), and the folders on disk it does not."""
 
     profile: str
     runs_dir: Path
     records: list[RunRecord]
     description: str = ""
     problem: str | None = None  # why the profile's own list could not be read
+    ignored: list[tuple[Path, str]] = field(default_factory=list)  # folders found and not used, and why
 
     @property
     def complete(self) -> list[RunRecord]:
@@ -104,10 +108,24 @@ def read_run(path: Path, experiment: str, seed: int) -> RunRecord:
         problem = report_fields_problem(metrics, folder.metrics)
     if problem is not None:
         return RunRecord(experiment, seed, path, f"{UNREADABLE}: {problem} ({UNREADABLE_FIX})")
+    foreign = foreign_run(metrics, experiment, seed) if metrics else None
+    if foreign:
+        return RunRecord(experiment, seed, path, f"{NOT_USED}: {folder.metrics} {foreign}", {}, [])
     if metrics is None:
         status = MISSING if not folder.history.exists() else "interrupted: no metrics.json"
         return RunRecord(experiment, seed, path, status, {}, history)
     return RunRecord(experiment, seed, path, str(metrics["status"]), metrics, history)
+
+
+def foreign_run(metrics: dict, experiment: str, seed: int) -> str | None:
+    """How a run folder's ``metrics.json`` says it holds another run than its place
+    (``<experiment>/seed<k>``), or None."""
+    named, named_seed = metrics.get("experiment"), metrics.get("seed")
+    if named is not None and named != experiment:
+        return f"is a run of experiment '{named}', not '{experiment}'"
+    if isinstance(named_seed, int) and not isinstance(named_seed, bool) and named_seed != seed:
+        return f"is a run of seed {named_seed}, not seed {seed}"
+    return None
 
 
 def report_fields_problem(metrics: dict, path: Path) -> str | None:
@@ -142,11 +160,30 @@ def read_lab(runs_dir: str | Path, profile: str) -> LabRuns:
     root = runs_dir / name
     on_disk = {e: sorted(int(d.name[4:]) for d in (root / e).glob("seed*") if d.name[4:].isdigit())
                for e in experiments}
-    records = []
-    for experiment in experiments:
-        for seed in sorted(set(seeds) | set(on_disk[experiment])):
-            records.append(read_run(root / experiment / f"seed{seed}", experiment, seed))
-    return LabRuns(name, runs_dir, records, description, problem)
+    if problem is not None:  # no list of seeds to keep to: every seed on disk
+        seeds = sorted({seed for found in on_disk.values() for seed in found})
+    records = [read_run(root / experiment / f"seed{seed}", experiment, seed)
+               for experiment in experiments for seed in seeds]
+    return LabRuns(name, runs_dir, records, description, problem, ignored_folders(root, experiments, seeds))
+
+
+def ignored_folders(root: Path, experiments: list[str], seeds: list[int]) -> list[tuple[Path, str]]:
+    """The folders under a profile's run folder that are not among its runs, each with why."""
+    if not root.is_dir():
+        return []
+    listed = ", ".join(map(str, seeds)) or "none"
+    ignored = []
+    for folder in sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")):
+        if folder.name not in experiments:
+            ignored.append((folder, f"experiment '{folder.name}' is not in the profile"))
+            continue
+        for run in sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")):
+            seed = run.name[4:]
+            if not (run.name.startswith("seed") and seed.isdigit()):
+                ignored.append((run, "not a run folder (seed<k>)"))
+            elif int(seed) not in seeds:
+                ignored.append((run, f"seed {int(seed)} is not among the profile's seeds ({listed})"))
+    return ignored
 
 
 # --- averaging seeds ---------------------------------------------------------------------

@@ -38,6 +38,32 @@ def profile_line(lab: LabRuns) -> str:
             + (f" ({lab.problem})" if lab.problem else ""))
 
 
+DATA_NAMES = {"cifar10": "CIFAR-10", "fake": "generated images (not CIFAR-10)", "imagefolder": "an image folder"}
+
+
+def profile_summary(lab: LabRuns) -> str:
+    """The profile and its data in one line: data set, images, input size, epochs, seeds, device and
+    precision of the complete runs (the distinct values of each), and random "pretrained" weights."""
+    runs = lab.complete
+    if not runs:
+        return profile_line(lab)
+    images = sorted({f"{r.metrics['train_images']:,} / {r.metrics['val_images']:,} / {r.metrics['test_images']:,}"
+                     for r in runs})
+    epochs = settings(lab, "epochs")
+    seeds = sorted({r.seed for r in runs})
+    parts = [f"Profile **{lab.profile}**", ", ".join(DATA_NAMES.get(d, d) for d in settings(lab, "dataset")),
+             f"{' and '.join(images)} images (train / val / test)",
+             ", ".join(f"{s}x{s}" for s in settings(lab, "image_size")),
+             f"{', '.join(sorted(epochs, key=int))} epoch{'s' if epochs != ['1'] else ''}",
+             f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}",
+             f"{devices(lab)}, {', '.join(sorted(precisions(lab)))}"]
+    random = sorted({LABELS.get(r.experiment, r.experiment) for r in runs
+                     if str(r.metrics.get("weights", "")).startswith("random")})
+    if random:
+        parts.append(f"random weights for {', '.join(random)}")
+    return " · ".join(parts) + (f" ({lab.problem})" if lab.problem else "")
+
+
 def no_runs_note(lab: LabRuns, runs_dir: str | Path, profile: str) -> str:
     """What to type to make the runs and render the report again (``profile`` as the user gave it)."""
     return (f"> **No complete runs of profile `{lab.profile}` in `{Path(runs_dir) / lab.profile}`.** Make them with "
