@@ -4,6 +4,7 @@ replaced together or not at all, and an HTML that renders offline."""
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -41,6 +42,19 @@ def test_report_renders_seeds_failures_and_reference(full_runs: Path, tmp_path: 
     assert "How differences are judged" in text  # the rule, stated once
     assert text.count("How differences are judged") == 1
     assert html.count("data:image/png;base64") >= 5
+
+
+@pytest.mark.slow
+def test_report_renders_with_runs_failed_and_missing(smoke_like: Path, tmp_path: Path) -> None:
+    root = smoke_like / "smoke"
+    metrics = root / "alexnet_lrn" / "seed0" / "metrics.json"
+    metrics.write_text(metrics.read_text().replace('"status": "complete"', '"status": "failed: made up by the test"'))
+    shutil.rmtree(root / "googlenet")
+    assert render_report("smoke", runs=str(smoke_like), report_dir=str(tmp_path / "report")) == 0
+    executed = nbformat.read(tmp_path / "report" / "executed" / "03_report.ipynb", as_version=4)
+    assert not [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    text = re.sub(r"<[^>]+>", " ", (tmp_path / "report" / "report.html").read_text())
+    assert "failed: made up by the test" in text and "GoogLeNet, seed 0: missing" in text
 
 
 def test_unknown_profile_is_one_line(tmp_path: Path) -> None:

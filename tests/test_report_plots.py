@@ -5,6 +5,7 @@ its numbered caption (report/notebook_output.py)."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import matplotlib
@@ -14,7 +15,13 @@ from fake_runs import CLASSES
 
 from labutils.report import plots
 from labutils.report.filters import filter_mosaic
-from labutils.report.notebook_output import FIGURE_DPI, Numbering, figure_bundle, section, table_block
+from labutils.report.notebook_output import (
+    FIGURE_DPI,
+    Numbering,
+    figure_bundle,
+    section,
+    table_block,
+)
 
 matplotlib.use("Agg")
 LABELS = ["AlexNet", "AlexNet + LRN", "GoogLeNet", "pretrained AlexNet", "pretrained GoogLeNet"]
@@ -75,7 +82,7 @@ def test_circles_on_top_of_each_other_are_each_labelled(figures: dict) -> None:
     labels = [child for child in ax.texts if "parameters" in child.get_text()]
     assert len(labels) == len(LABELS)  # five runs at one point: five labels
     heights = sorted(label.get_position()[1] for label in labels)
-    assert min(b - a for a, b in zip(heights, heights[1:])) >= 0.15  # apart, in axes fractions
+    assert min(b - a for a, b in itertools.pairwise(heights)) >= 0.15  # apart, in axes fractions
 
 
 def test_a_figure_is_shown_at_its_printed_size_with_its_caption() -> None:
