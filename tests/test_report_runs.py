@@ -11,6 +11,7 @@ import pytest
 from fake_runs import lab_of, write_run
 
 from labutils.models import LAB_EXPERIMENTS
+from labutils.report.evidence import SAMPLING, compare_accuracy
 from labutils.report.format import fmt_pct
 from labutils.report.paper_tables import REFERENCE_RESULTS
 from labutils.report.runs import (
@@ -19,7 +20,6 @@ from labutils.report.runs import (
     NOT_USED,
     UNREADABLE_FIX,
     conclusion_rows,
-    difference,
     read_lab,
     reference_rows,
 )
@@ -68,12 +68,13 @@ def test_seed_statistics_and_noise(full_runs: Path) -> None:
     assert alexnet.mean("test_acc") == pytest.approx(0.864)
     assert alexnet.std("test_acc") == pytest.approx(0.004)
     assert alexnet.mean("time_per_epoch_s") == pytest.approx(65.0)
-    gap = difference(lrn, alexnet, "test_acc")
+    gap = compare_accuracy(lrn, alexnet)  # the report's rule (evidence.py) on the seeds' means and spreads
     assert gap.diff == pytest.approx(0.01)
-    assert gap.standard_error == pytest.approx(math.sqrt(2 * 0.004**2 / 3))
-    assert gap.beyond_noise is True
-    single = difference(lab.results("googlenet"), alexnet, "test_acc")
-    assert single.beyond_noise is None  # one seed of GoogLeNet: no spread to compare with
+    sampling = math.sqrt(0.864 * 0.136 / 10_000 + 0.874 * 0.126 / 10_000)
+    assert gap.se == pytest.approx(max(sampling, math.sqrt(2 * 0.004**2 / 3)))
+    assert gap.effect
+    single = compare_accuracy(lab.results("googlenet"), alexnet)
+    assert single.basis == SAMPLING  # one seed of GoogLeNet: no spread to compare with
 
 
 def test_conclusion_table_shows_every_experiment(full_runs: Path) -> None:

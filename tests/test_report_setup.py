@@ -29,26 +29,34 @@ def test_without_complete_runs_the_image_size_is_the_papers(tmp_path: Path) -> N
     assert setup.trained_image_size(lab) == PAPER_IMAGE_SIZE
 
 
-def test_setup_section_is_the_table_when_runs_are_complete(full_runs: Path) -> None:
+def test_the_setup_table_and_the_profile_in_one_line(full_runs: Path) -> None:
     lab, _ = lab_of(full_runs)
-    profile, table = setup.setup_section(lab, full_runs, "full")
-    assert lab.description and profile == f"Profile **full**: {lab.description}"
+    assert lab.description and setup.profile_line(lab) == f"Profile **full**: {lab.description}"
     rows = {row[0]: row[1] for row in setup.setup_rows(lab, full_runs)}
     assert rows["images (train / validation / test)"] == "45,000 / 5,000 / 10,000"
     assert rows["input size"] == "224x224" and rows["seeds"] == "0, 1, 2"
     assert rows["learning rate (peak)"] == "AlexNet + LRN 0.01, AlexNet 0.01, GoogLeNet 0.01, pretrained AlexNet 0.01"
     assert rows["run folders"] == f"`{full_runs / 'full'}/<experiment>/seed<k>/`"
     assert rows["hardware"] == "NVIDIA H100 80GB HBM3"
-    assert "| input size | 224x224 |" in table
+    assert setup.profile_summary(lab) == (
+        "Profile **full** · CIFAR-10 · 45,000 / 5,000 / 10,000 images (train / val / test) · 224x224 · 10 epochs · "
+        "seeds 0, 1, 2 · cuda (NVIDIA H100 80GB HBM3), bf16 (channels-last)")
+
+
+def test_the_profile_in_one_line_names_generated_data_and_random_weights(smoke_like: Path) -> None:
+    lab, _ = lab_of(smoke_like, "smoke")
+    assert setup.profile_summary(lab) == (
+        "Profile **smoke** · generated images (not CIFAR-10) · 32 / 16 / 16 images (train / val / test) · 224x224 · "
+        "1 epoch · seed 0 · cpu, fp32 (contiguous) · random weights for pretrained AlexNet, pretrained GoogLeNet")
 
 
 @pytest.mark.parametrize("failed", [False, True], ids=["no runs", "only a failed run"])
-def test_setup_section_says_how_to_make_the_runs_when_none_is_complete(tmp_path: Path, failed: bool) -> None:
+def test_without_complete_runs_the_report_says_how_to_make_them(tmp_path: Path, failed: bool) -> None:
     if failed:
         write_run(tmp_path, "full", "alexnet", 0, 0.5, status="failed: stopped")
     lab, _ = lab_of(tmp_path)
-    profile, note = setup.setup_section(lab, tmp_path, "full")
-    assert profile.startswith("Profile **full**")
+    assert setup.profile_summary(lab).startswith("Profile **full**")
+    note = setup.no_runs_note(lab, tmp_path, "full")
     assert f"**No complete runs of profile `full` in `{tmp_path / 'full'}`.**" in note
     assert "`make lab PROFILE=full`" in note and "`python -m labutils report --profile full`" in note
 

@@ -251,47 +251,6 @@ def derived(metrics: dict, name: str) -> Any:
     return metrics.get(name)
 
 
-@dataclass(frozen=True)
-class Difference:
-    """``a - b`` of one field's seed means, and whether it stands out of the seed-to-seed noise."""
-
-    a: float
-    b: float
-    diff: float
-    n_a: int
-    n_b: int
-    std_a: float | None
-    std_b: float | None
-
-    @property
-    def standard_error(self) -> float | None:
-        """Of the difference of the means (Welch); needs two seeds on each side."""
-        if self.std_a is None or self.std_b is None:
-            return None
-        return math.sqrt(self.std_a**2 / self.n_a + self.std_b**2 / self.n_b)
-
-    @property
-    def beyond_noise(self) -> bool | None:
-        """|diff| > 2 standard errors (about a 95% two-sided test); None when it cannot be told."""
-        se = self.standard_error
-        if se is None:
-            return None
-        return abs(self.diff) > 2 * se
-
-
-def difference(a: ExperimentResults, b: ExperimentResults, name: str) -> Difference | None:
-    mean_a, mean_b = a.mean(name), b.mean(name)
-    if mean_a is None or mean_b is None:
-        return None
-    return Difference(mean_a, mean_b, mean_a - mean_b, len(a.values(name)), len(b.values(name)),
-                      a.std(name), b.std(name))
-
-
-def sampling_error(accuracy: float, test_images: int) -> float:
-    """Binomial standard error of an accuracy measured on ``test_images`` images."""
-    return math.sqrt(max(accuracy * (1 - accuracy), 0.0) / max(test_images, 1))
-
-
 # --- formatting results -------------------------------------------------------------------
 def fmt_mean_std(results: ExperimentResults, name: str, kind: str) -> str:
     """``mean ± std`` of a field over seeds (only the mean with one seed), formatted by ``kind``:

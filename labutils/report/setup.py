@@ -9,7 +9,6 @@ from pathlib import Path
 
 from ..config import split_sizes
 from .details import environment_rows, lab_time
-from .format import markdown_table
 from .paper_tables import PAPER_IMAGE_SIZE, REFERENCE_RUN
 from .runs import LABELS, LabRuns
 
@@ -98,14 +97,6 @@ def setup_rows(lab: LabRuns, runs_dir: str | Path) -> list[list[str]]:
         ["lab time (all runs)", lab_time(lab)],
         ["run folders", f"`{Path(runs_dir) / lab.profile}/<experiment>/seed<k>/`"],
     ]
-
-
-def setup_section(lab: LabRuns, runs_dir: str | Path, profile: str) -> list[str]:
-    """The section's markdown blocks: the profile, then the setup table, or how to make the runs
-    when none is complete."""
-    if not lab.records or not lab.complete:
-        return [profile_line(lab), no_runs_note(lab, runs_dir, profile)]
-    return [profile_line(lab), markdown_table(["setting", "value"], setup_rows(lab, runs_dir))]
 
 
 def handout_comparable(lab: LabRuns) -> bool:
