@@ -61,6 +61,17 @@ def test_a_run_of_another_experiment_in_a_folder_is_not_used(tmp_path: Path) -> 
     assert "is a run of experiment 'googlenet'" in rows["AlexNet"][1]
 
 
+def test_a_run_made_with_other_settings_than_the_profile_asks_is_not_used(tmp_path: Path) -> None:
+    folder = write_run(tmp_path, "full", "alexnet", 0, 0.9, epochs=2)
+    (folder / "config.json").write_text(json.dumps({"experiment": "alexnet", "dataset": "cifar10", "epochs": 2,
+                                                    "seed": 0, "batch_size": None}))
+    write_run(tmp_path, "full", "googlenet", 0, 0.9)  # no config.json (an older run folder): not compared
+    lab = read_lab(tmp_path, "full")
+    assert lab.results("alexnet").n == 0 and lab.results("googlenet").n == 1
+    assert lab.results("alexnet").runs[0].status == (
+        f"{NOT_USED}: made with other settings than the profile asks (epochs 2 -> 10)")
+
+
 def test_seed_statistics_and_noise(full_runs: Path) -> None:
     lab, _ = lab_of(full_runs)
     alexnet, lrn = lab.results("alexnet"), lab.results("alexnet_lrn")

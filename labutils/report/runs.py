@@ -22,8 +22,9 @@ from typing import Any
 
 from ..catalog import EXPERIMENTS, LAB_EXPERIMENTS
 from ..errors import LabError
-from ..lab.profiles import load_profile
+from ..lab.profiles import Profile, load_profile
 from ..run_folder import COMPLETE, RunFileError, RunFolder
+from ..run_folder.identity import differences
 from .format import fmt_count, fmt_duration, fmt_pct, fmt_pp, fmt_rate
 from .paper_tables import REFERENCE_RESULTS
 
@@ -95,8 +96,10 @@ class LabRuns:
         return {e: self.results(e) for e in (*LABELS, *self.experiments)}
 
 
-def read_run(path: Path, experiment: str, seed: int) -> RunRecord:
-    """One run folder; a damaged file makes the run ``unreadable: <file> ...`` rather than an error."""
+def read_run(path: Path, experiment: str, seed: int, asked: dict | None = None) -> RunRecord:
+    """One run folder; a damaged file makes the run ``unreadable: <file> ...`` rather than an error,
+    and a folder holding another run than ``<experiment>/seed<k>``, or (given ``asked``, the
+    profile's settings for it) a run made with other settings, ``not used: ...``."""
     folder = RunFolder(path)
     try:
         history = folder.read_history()
@@ -111,6 +114,10 @@ def read_run(path: Path, experiment: str, seed: int) -> RunRecord:
     foreign = foreign_run(metrics, experiment, seed) if metrics else None
     if foreign:
         return RunRecord(experiment, seed, path, f"{NOT_USED}: {folder.metrics} {foreign}", {}, [])
+    changed = differences(folder.recorded_run(), asked) if metrics and asked else []
+    if changed:  # a stale run: made with other settings than the profile asks now
+        return RunRecord(experiment, seed, path, f"{NOT_USED}: made with other settings than the profile asks "
+                                                 f"({'; '.join(changed)})", {}, [])
     if metrics is None:
         status = MISSING if not folder.history.exists() else "interrupted: no metrics.json"
         return RunRecord(experiment, seed, path, status, {}, history)
@@ -162,9 +169,19 @@ def read_lab(runs_dir: str | Path, profile: str) -> LabRuns:
                for e in experiments}
     if problem is not None:  # no list of seeds to keep to: every seed on disk
         seeds = sorted({seed for found in on_disk.values() for seed in found})
-    records = [read_run(root / experiment / f"seed{seed}", experiment, seed)
+    records = [read_run(root / experiment / f"seed{seed}", experiment, seed,
+                        None if problem else asked_of(spec, experiment, seed, runs_dir))
                for experiment in experiments for seed in seeds]
     return LabRuns(name, runs_dir, records, description, problem, ignored_folders(root, experiments, seeds))
+
+
+def asked_of(spec: Profile, experiment: str, seed: int, runs_dir: Path) -> dict | None:
+    """What the profile asks of one run (before the machine's defaults: what it leaves to the machine
+    matches whatever the run recorded); None when it cannot be resolved (the run is then not checked)."""
+    try:
+        return spec.config(experiment, seed, runs_dir).to_dict()
+    except (LabError, ValueError):
+        return None
 
 
 def ignored_folders(root: Path, experiments: list[str], seeds: list[int]) -> list[tuple[Path, str]]:
