@@ -126,7 +126,7 @@ def test_smoke_run_folders_are_complete(smoke: dict, experiment: str) -> None:
     assert written["precision"] in ("fp32", "bf16") and written["memory_format"] == metrics["memory_format"]
     executed = nbformat.read(folder / "02_train.ipynb", as_version=4)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert injected and f'experiment = "{experiment}"' in injected[0].source
+    assert injected and "run_config = {" in injected[0].source and f"'experiment': '{experiment}'" in injected[0].source
     assert not [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
 
 
