@@ -5,6 +5,7 @@ two CPU cores)."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
@@ -126,7 +127,9 @@ def test_smoke_run_folders_are_complete(smoke: dict, experiment: str) -> None:
     assert written["precision"] in ("fp32", "bf16") and written["memory_format"] == metrics["memory_format"]
     executed = nbformat.read(folder / "02_train.ipynb", as_version=4)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    assert injected and "run_config = {" in injected[0].source and f"'experiment': '{experiment}'" in injected[0].source
+    assigned = {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(injected[0].source).body}
+    assert assigned["run_config"] == {**written, "out": str(folder), "resume": False, "force": False,
+                                      **{k: assigned["run_config"][k] for k in runtime}}
     assert not [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
 
 
