@@ -9,7 +9,7 @@ import pytest
 from cli import run_cli
 
 from labutils.errors import LabError
-from labutils.lab.profiles import load_profile
+from labutils.lab.profiles import PROFILE_DIR, load_profile
 from labutils.models import LAB_EXPERIMENTS
 
 
@@ -66,3 +66,34 @@ def test_unknown_profile_exits_2_with_one_line() -> None:
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "did you mean 'smoke'" in result.stderr
+
+
+def test_the_command_line_narrows_a_profile_and_sets_any_key(tmp_path: Path) -> None:
+    result = run_cli("lab", "--profile", "quick", "--experiments", "alexnet", "--set", "epochs=1",
+                     "--set", "train_samples=64", "--runs", str(tmp_path / "runs"), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines() if " seed " in line]
+    assert len(rows) == 1 and rows[0][:3] == ["alexnet", "seed", "0"], result.stdout
+    assert "64 / 1,000 / 1,000" in result.stdout and rows[0][9:11] == ["64px", "1"], result.stdout  # counts; size, epochs
+
+
+def test_a_copied_profile_without_some_experiments_keeps_working_and_notes_their_overrides(tmp_path: Path) -> None:
+    text = (PROFILE_DIR / "quick.yaml").read_text().replace(
+        "experiments: [alexnet, alexnet_lrn, googlenet, alexnet_pretrained, googlenet_pretrained]",
+        "experiments: [alexnet, alexnet_lrn, googlenet]")
+    assert "experiments: [alexnet, alexnet_lrn, googlenet]\n" in text
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(text)
+    result = run_cli("lab", "--profile", str(mine), "--runs", str(tmp_path / "runs"), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "note: the overrides of alexnet_pretrained are not used" in result.stdout
+    assert len([line for line in result.stdout.splitlines() if " seed 0 " in line]) == 3
+
+
+@pytest.mark.parametrize("setting, message", [("epochz=3", "unknown key 'epochz' (did you mean 'epochs'?)"),
+                                              ("epochs=0", "epochs must be a positive number"),
+                                              ("out=x", "--set out:")])
+def test_a_bad_set_is_one_line(setting: str, message: str) -> None:
+    result = run_cli("lab", "--profile", "smoke", "--set", setting, "--dry-run")
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -131,3 +133,18 @@ def test_two_labs_on_one_profile_the_second_stops_at_once_the_first_completes(tm
     assert first.returncode == 0, err[-2000:]
     run = RunFolder(runs / "tiny" / "alexnet" / "seed0")
     assert run.is_complete() and (tmp_path / "report" / "report.html").exists()
+
+
+def test_a_lock_holds_when_its_file_is_deleted(tmp_path: Path) -> None:
+    from labutils.run_folder.lock import LOCK_NAME, lock_folder, release_folder
+
+    folder = tmp_path / "run"
+    lock_folder(folder)
+    try:
+        (folder / LOCK_NAME).unlink()
+        other = subprocess.run([sys.executable, "-c", "import sys; from labutils.run_folder.lock import lock_folder; "
+                                f"lock_folder({str(folder)!r})"], capture_output=True, text=True, timeout=120,
+                               check=False)
+        assert other.returncode != 0 and "FolderInUseError" in other.stderr and "in use by" in other.stderr
+    finally:
+        release_folder(folder)

@@ -253,3 +253,16 @@ def test_a_stop_between_two_host_reads_saves_the_sums_of_every_step_done(tmp_pat
                               progress=False, runtime=runtime)
     for key in ("train_loss", "train_acc", "val_loss", "val_acc"):
         assert resumed[0][key] == straight[0][key]
+
+
+def test_history_records_the_mean_learning_rate_each_epoch_trained_with(tmp_path):
+    """Two epochs of two steps: warm-up over the first step, then cosine to zero. The epochs train at
+    (1 + 1) / 2 and (0.75 + 0.25) / 2 of the peak; the last row is not the 0 the schedule ends at."""
+    from labutils.__main__ import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--experiment", "alexnet", "--dataset", "fake", "--image-size", "64", "--epochs", "2",
+                 "--batch-size", "16", "--train-samples", "32", "--val-samples", "16", "--test-samples", "16",
+                 "--lr", "0.01", "--warmup-epochs", "0.5", "--no-progress", "--out", str(out)]) == 0
+    rows = RunFolder(out).read_history()
+    assert [row["lr"] for row in rows] == pytest.approx([0.01, 0.005])
