@@ -11,7 +11,7 @@ import time
 import pytest
 from cli import ENV, REPO, run_cli
 
-DRY_RUN = ["lab", "--profile", "full", "--dry-run"]
+DRY_RUN = ["lab", "--profile", "smoke", "--set", "image_size=64", "--dry-run"]  # its CPU estimate times 64 px steps
 
 
 def test_a_reader_that_goes_away_ends_the_output_quietly() -> None:
