@@ -8,7 +8,7 @@
 - ``details``: the closer looks: where and how long the lab ran, inference, per-class accuracy,
   confusions, mistakes, first-layer filters;
 - ``setup``: how the runs were made (the profile in one line, the appendix's table); ``project``: what is
-  where (exercise 1);
+  where (exercise 1); ``vscode``: ``.vscode/launch.json``'s configurations, each with its network's file;
 - ``networks``: the networks against the papers (LRN, GoogLeNet's Table 1, side classifiers, costs);
 - ``paper_tables``: the published numbers compared with; ``format``: numbers and markdown tables as printed;
 - ``plots``: the figures; ``filters``: first-layer filters from ``best.pt``;
