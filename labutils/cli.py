@@ -14,7 +14,7 @@ from typing import Any
 from .catalog import EXPERIMENTS, FAMILIES, LAB_EXPERIMENTS
 from .cli_types import positive_int
 from .config import FIELD_NAMES, PRECISIONS, RunConfig, default_of
-from .errors import EXIT_USAGE
+from .errors import EXIT_USAGE, did_you_mean
 from .handout import HANDOUT_BATCH, HANDOUT_WORKERS
 from .lab.profiles import profile_names
 
@@ -123,7 +123,8 @@ def experiment_list(text: str) -> tuple[str, ...]:
     names = tuple(name.strip() for name in text.split(",") if name.strip())
     for name in names:
         if name not in EXPERIMENTS:
-            raise argparse.ArgumentTypeError(f"unknown experiment '{name[:60]}'; choose from: {', '.join(EXPERIMENTS)}")
+            raise argparse.ArgumentTypeError(f"unknown experiment '{name[:60]}'{did_you_mean(name, EXPERIMENTS)}; "
+                                             f"choose from: {', '.join(EXPERIMENTS)}")
     if not names:
         raise argparse.ArgumentTypeError("name at least one experiment, e.g. alexnet,googlenet")
     return names

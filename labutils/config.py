@@ -22,6 +22,9 @@ from .errors import LabError, did_you_mean, quoted
 
 MAX_IMAGE_SIZE = 1024  # 32-pixel CIFAR-10 images upsampled past this show nothing new, and cost memory
 MAX_SEED = 2**32 - 1  # seeds are mixed into 64-bit generator seeds per batch (loader.batch_seed)
+MAX_WORKERS = 64  # loader worker processes: past this a typo would start thousands
+MAX_EPOCHS = 10_000
+MAX_CONFIG_BYTES = 1_000_000  # a run's config.json is a few hundred bytes
 MAX_BATCH_SIZE = 65_536  # far past any GPU's memory at 224 px; a typo beyond it fails here, not after training
 DATASETS = ("cifar10", "fake", "imagefolder")
 # Images in each dataset's training pool and test set, known without loading it.
@@ -119,8 +122,12 @@ class RunConfig:
     @classmethod
     def from_json(cls, path: str | Path) -> RunConfig:
         """The config a ``config.json`` (or ``train --config FILE``) holds."""
+        path = Path(path)
+        if path.exists() and (not path.is_file() or path.stat().st_size > MAX_CONFIG_BYTES):
+            raise LabError(f"{path} is not a run config (a JSON file of at most {MAX_CONFIG_BYTES:,} bytes): "
+                           "pass a run's config.json")
         try:
-            values = json.loads(Path(path).read_text(encoding="utf-8"))
+            values = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
             raise LabError(f"cannot read the run config {path}: {error}") from error
         if not isinstance(values, dict):
@@ -157,8 +164,10 @@ class RunConfig:
                 raise LabError(f"{name.replace('_', ' ')} must be a positive number, got {value}")
         if not 0 < self.val_fraction < 1:
             raise LabError(f"val fraction must lie strictly between 0 and 1, got {self.val_fraction}")
-        if self.workers is not None and self.workers < 0:
-            raise LabError(f"workers must be 0 or more, got {self.workers}")
+        if self.workers is not None and not 0 <= self.workers <= MAX_WORKERS:
+            raise LabError(f"workers must lie between 0 and {MAX_WORKERS}, got {self.workers}")
+        if self.epochs > MAX_EPOCHS:
+            raise LabError(f"epochs {self.epochs} is too many: at most {MAX_EPOCHS:,} (the lab trains 10)")
         if self.device is not None and not DEVICE_PATTERN.fullmatch(self.device):
             raise LabError(f"unknown device '{self.device[:60]}'; choose one of: {', '.join(DEVICE_KINDS)} "
                            "(a GPU by number: cuda:1)")

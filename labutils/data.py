@@ -277,7 +277,7 @@ def fingerprint(name: str, root: str | Path = "data") -> str | None:
 
     CIFAR-10 is one fixed set (torchvision checks the archive's checksum) and the generated set
     depends on nothing, so their names are their fingerprints; an image folder's is a hash of its
-    files' names and sizes, read from the folder without opening an image.
+    files' names and bytes (no image is decoded).
     """
     if name != "imagefolder":
         return name
@@ -286,7 +286,8 @@ def fingerprint(name: str, root: str | Path = "data") -> str | None:
         for part in ("train", "test"):
             classes, files = _class_files(Path(root) / part)
             for path, label in files:
-                digest.update(f"{part}/{classes[label]}/{path.name}:{path.stat().st_size}\n".encode())
+                digest.update(f"{part}/{classes[label]}/{path.name}\n".encode())
+                digest.update(path.read_bytes())
     except (LabError, OSError):
         return None
     return f"imagefolder:{digest.hexdigest()[:16]}"

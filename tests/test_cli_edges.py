@@ -48,8 +48,12 @@ def test_a_stop_during_start_up_is_one_line_and_status_130(delay: float, sig: si
     (["--device", "cpu:x"], "unknown device 'cpu:x'"),
     (["--out", ""], "--out is empty"),
     (["--batch-size", "999999999"], "batch size 999999999 is too large"),
+    (["--workers", "100000"], "workers must lie between 0 and 64"),
+    (["--epochs", "1000000000000000000000000000000"], "epochs 1000000000000000000000000000000 is too many"),
+    (["--config", "/dev/zero"], "/dev/zero is not a run config"),
 ])
 def test_values_that_cannot_be_a_run_are_one_line(args: list[str], message: str) -> None:
-    result = run_cli("train", "--experiment", "alexnet", "--dataset", "fake", *args)
+    which = [] if "--config" in args else ["--experiment", "alexnet"]
+    result = run_cli("train", *which, "--dataset", "fake", *args)
     assert result.returncode == 2 and message in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

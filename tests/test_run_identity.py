@@ -58,7 +58,8 @@ def test_a_changed_profile_value_is_stale_in_lab_and_dry_run_and_retrained_only_
     assert dry.returncode == 0 and row(dry.stdout).endswith("stale: epochs 1 -> 2"), dry.stdout
     refused = run_cli("lab", "--profile", str(profile), "--runs", str(runs), "--report-dir", str(report))
     assert refused.returncode == 2 and "epochs 1 -> 2" in refused.stderr and "--retrain-stale" in refused.stderr
-    assert "Traceback" not in refused.stderr and run.read_metrics()["epochs"] == 1 and not report.exists()
+    assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
+    assert run.read_metrics()["epochs"] == 1 and not (report / "report.html").exists()
 
     retrained = run_cli("lab", "--profile", str(profile), "--runs", str(runs), "--report-dir", str(report),
                         "--retrain-stale")
@@ -148,3 +149,26 @@ def test_a_lock_holds_when_its_file_is_deleted(tmp_path: Path) -> None:
         assert other.returncode != 0 and "FolderInUseError" in other.stderr and "in use by" in other.stderr
     finally:
         release_folder(folder)
+
+
+def test_image_folders_of_the_same_names_and_sizes_but_other_pixels_are_other_data(tmp_path: Path) -> None:
+    from labutils.data import fingerprint
+
+    first, other = image_folder(tmp_path / "a", 200), image_folder(tmp_path / "b", 90)
+    for a in sorted(first.rglob("*.png")):  # the same names and byte sizes, other pixels
+        b = other / a.relative_to(first)
+        data = bytearray(a.read_bytes())
+        data[-20] ^= 0xFF
+        b.write_bytes(bytes(data))
+        assert b.stat().st_size == a.stat().st_size
+    assert fingerprint("imagefolder", first) != fingerprint("imagefolder", other)
+    assert fingerprint("imagefolder", first) == fingerprint("imagefolder", first)
+
+
+def test_resume_keeps_a_users_own_file_of_a_lab_name(tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "history.csv").write_text("my,own\n1,2\n")
+    result = run_cli("train", "--experiment", "alexnet", *TRAIN, "--epochs", "1", "--out", str(out), "--resume")
+    assert result.returncode == 2 and "history.csv" in result.stderr and "did not write" in result.stderr
+    assert (out / "history.csv").read_text() == "my,own\n1,2\n"

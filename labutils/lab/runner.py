@@ -74,31 +74,29 @@ def run_lab(profile: str, force: bool = False, runs: str = "runs", report_dir: s
     if dry_run:
         print_plan(spec, plan, states)
         return EXIT_OK
-    stale = {key for key, state in states.items() if state.startswith(STALE)}
-    if stale and not (force or retrain_stale):
-        return _refuse_stale(spec, plan, states, stale)
-    todo = {key: config for key, config in plan.items() if force or states[key] != COMPLETE}
-    if not check_duration(spec, todo, yes):
-        return EXIT_USAGE
     lab_folders = (runs_dir / spec.name, report_path)
-    lock_folder(lab_folders[0], "--runs")
+    lock_folder(lab_folders[0], "--runs")  # before anything is decided: a second lab on the profile stops here
     try:
         lock_folder(lab_folders[1], "--report-dir")
+        stale = {key for key, state in states.items() if state.startswith(STALE)}
+        if stale and not (force or retrain_stale):
+            raise LabError(stale_problem(spec, states, stale))
+        todo = {key: config for key, config in plan.items() if force or states[key] != COMPLETE}
+        if not check_duration(spec, todo, yes):
+            return EXIT_USAGE
         return _run_plan(spec, plan, todo, stale, runs_dir, report_path, force, nproc_per_node)
     finally:
         for folder in lab_folders:
             release_folder(folder)
 
 
-def _refuse_stale(spec: Profile, plan: dict, states: dict, stale: set) -> int:
-    print(f"lab: {len(stale)} complete or unfinished run(s) of profile '{spec.name}' were made with other settings "
-          "than it asks now (recorded -> asked):", file=sys.stderr)
-    for key in sorted(stale, key=list(plan).index):
-        print(f"  {key[0]} seed {key[1]}: {states[key].removeprefix(STALE + ': ')} ({plan[key].run_dir})",
-              file=sys.stderr)
-    print("lab: pass --retrain-stale to train them again with the profile's settings (their results are replaced), "
-          "or --runs DIR to train elsewhere and keep them", file=sys.stderr)
-    return EXIT_USAGE
+def stale_problem(spec: Profile, states: dict, stale: set, shown: int = 3) -> str:
+    """One line: which runs were made with other settings than the profile asks (recorded -> asked)."""
+    named = [f"{e} seed {s}: {states[(e, s)].removeprefix(STALE + ': ')}" for e, s in sorted(stale)]
+    more = f"; and {len(named) - shown} more" if len(named) > shown else ""
+    return (f"{len(stale)} run(s) of profile '{spec.name}' were made with other settings than it asks now "
+            f"({'; '.join(named[:shown])}{more}): pass --retrain-stale to train them again with its settings, or "
+            "--runs DIR to train elsewhere and keep them (lab --dry-run shows every run's state)")
 
 
 def _run_plan(spec: Profile, plan: dict, todo: dict, stale: set, runs_dir: Path, report_dir: Path, force: bool,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,10 @@ class RunFolder:
         foreign = [p.name for p in sorted(self.path.iterdir()) if not p.name.startswith(".") and p.name not in OWN_FILES]
         if self.config.exists() and not _is_config(read_json(self.config)):
             foreign.append(self.config.name)
+        if self.history.is_file() and not _is_history(self.history):
+            foreign.append(self.history.name)
+        if self.predictions.is_file() and not zipfile.is_zipfile(self.predictions):
+            foreign.append(self.predictions.name)
         return foreign
 
     def recorded_run(self) -> dict:
@@ -167,6 +172,15 @@ class RunFolder:
             except OSError as error:
                 raise WriteError(f"cannot remove {path} ({error.strerror or error}): remove it by hand") from None
         self.remove_temporaries()
+
+
+def _is_history(path: Path) -> bool:
+    """A history.csv this lab wrote: its header is the lab's (the rows may be cut short)."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.readline().strip() == ",".join(HISTORY_FIELDS)
+    except OSError:
+        return True  # unreadable: told apart when it is read
 
 
 def _is_config(value: dict | None) -> bool:

@@ -56,13 +56,16 @@ def reuse_problem(run: RunFolder, resume: bool, elsewhere: str = "--out") -> str
     foreign = run.foreign_files()
     if foreign:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
-        return (f"{run.path} holds files this lab did not write ({shown}): move them away, pass {elsewhere} "
-                "for another folder, or --force to train there anyway (they are kept)")
+        return (f"{run.path} holds files this lab did not write ({shown}): move them away or pass {elsewhere} for "
+                "another folder (--force trains there anyway: it replaces files with the lab's names, keeps the rest)")
     kept = run.kept_files()
     unreadable = run.metrics_problem()
     if unreadable and not (resume and run.last.exists()):
         if not kept and run.read_metrics() is None:
             return None  # nothing but a status cut short: nothing to lose
+        if not kept:
+            return (f"{unreadable}: it is not a metrics.json this lab wrote; move it away, pass {elsewhere} for "
+                    "another folder, or --force to replace it")
         return (f"{unreadable}, and the folder holds {', '.join(kept)}: restore the file, or pass --force to "
                 f"train the run again (deleting them), or {elsewhere} to write elsewhere")
     status = run.status()
