@@ -21,7 +21,11 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a Unix tool's status is when its r
 def load(name: str):
     """A module, imported once the stop handler is in place (the options, each command's own module);
     a stop that an imported library swallowed is raised again here."""
-    module = importlib.import_module(name)
+    try:
+        module = importlib.import_module(name)
+    except Exception:
+        raise_swallowed_stop()  # an import a stop cut half-way can fail later with another error (numpy)
+        raise
     raise_swallowed_stop()
     return module
 

@@ -74,16 +74,16 @@ def run_lab(profile: str, force: bool = False, runs: str = "runs", report_dir: s
     if dry_run:
         print_plan(spec, plan, states)
         return EXIT_OK
+    stale = {key for key, state in states.items() if state.startswith(STALE)}
+    todo = {key: config for key, config in plan.items() if force or states[key] != COMPLETE}
+    if not check_duration(spec, todo, yes):  # before any folder is made
+        return EXIT_USAGE
     lab_folders = (runs_dir / spec.name, report_path)
-    lock_folder(lab_folders[0], "--runs")  # before anything is decided: a second lab on the profile stops here
+    lock_folder(lab_folders[0], "--runs")  # before runs are judged: a second lab on the profile stops here
     try:
         lock_folder(lab_folders[1], "--report-dir")
-        stale = {key for key, state in states.items() if state.startswith(STALE)}
         if stale and not (force or retrain_stale):
             raise LabError(stale_problem(spec, states, stale))
-        todo = {key: config for key, config in plan.items() if force or states[key] != COMPLETE}
-        if not check_duration(spec, todo, yes):
-            return EXIT_USAGE
         return _run_plan(spec, plan, todo, stale, runs_dir, report_path, force, nproc_per_node)
     finally:
         for folder in lab_folders:
