@@ -104,27 +104,25 @@ def accuracy(results: ExperimentResults, name: str = "test_acc") -> Estimate | N
     return Estimate(p, binomial_var(p, int(results.first(IMAGES_OF[name]) or 0)), seeds)
 
 
-def generalisation_gap(results: ExperimentResults) -> Estimate | None:
-    """Training minus validation accuracy (mean over seeds), with the sampling noise of both."""
+def accuracy_gap(results: ExperimentResults, high: str, low: str) -> Estimate | None:
+    """``high`` minus ``low`` accuracy (e.g. "train", "val"; mean over seeds), with the sampling noise of both."""
     runs = results.complete
     if not runs:
         return None
-    gaps = tuple(r.metrics["train_acc"] - r.metrics["val_acc"] for r in runs)
-    train, val = results.mean("train_acc"), results.mean("val_acc")
-    return Estimate(statistics.fmean(gaps), binomial_var(train, int(results.first("train_images")))
-                    + binomial_var(val, int(results.first("val_images"))), gaps)
+    gaps = tuple(r.metrics[f"{high}_acc"] - r.metrics[f"{low}_acc"] for r in runs)
+    noise = sum(binomial_var(results.mean(f"{split}_acc"), int(results.first(f"{split}_images")))
+                for split in (high, low))
+    return Estimate(statistics.fmean(gaps), noise, gaps)
+
+
+def generalisation_gap(results: ExperimentResults) -> Estimate | None:
+    """Training minus validation accuracy: how far a network fits its training images beyond new ones."""
+    return accuracy_gap(results, "train", "val")
 
 
 def selection_gap(results: ExperimentResults) -> Estimate | None:
-    """Validation minus test accuracy (mean over seeds): what choosing the best epoch on the
-    validation set may have fitted to it."""
-    runs = results.complete
-    if not runs:
-        return None
-    gaps = tuple(r.metrics["val_acc"] - r.metrics["test_acc"] for r in runs)
-    val, test = results.mean("val_acc"), results.mean("test_acc")
-    return Estimate(statistics.fmean(gaps), binomial_var(val, int(results.first("val_images")))
-                    + binomial_var(test, int(results.first("test_images"))), gaps)
+    """Validation minus test accuracy: what choosing the best epoch on the validation set may have fitted to it."""
+    return accuracy_gap(results, "val", "test")
 
 
 @dataclass(frozen=True)
