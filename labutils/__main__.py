@@ -13,7 +13,7 @@ import os
 import sys
 import warnings
 
-from .errors import EXIT_INTERRUPTED, EXIT_USAGE, LabError, TrainingInterrupted
+from .errors import EXIT_INTERRUPTED, EXIT_USAGE, LabError, TrainingInterrupted, one_line_warning
 from .runtime.interrupt import raise_swallowed_stop, signal_name, stops_raise
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a Unix tool's status is when its reader goes away (| head)
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_command(argv: list[str] | None) -> int:
-    warnings.showwarning = _one_line_warning
+    warnings.showwarning = one_line_warning
     args = load("labutils.cli").build_parser().parse_args(argv)
     try:
         status = COMMANDS[args.command](args)
@@ -146,12 +146,6 @@ def _teardown() -> None:
     distributed = sys.modules.get("labutils.runtime.distributed")
     if distributed is not None:
         distributed.teardown()
-
-
-def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """A library's warning as one line on stderr, not the three of Python's default format."""
-    text = " ".join(str(message).split())
-    print(f"warning: {text[:300]} ({category.__name__})", file=file or sys.stderr)
 
 
 if __name__ == "__main__":

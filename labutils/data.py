@@ -14,12 +14,13 @@ import hashlib
 import os
 import stat
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torchvision.datasets import CIFAR10
 from torchvision.transforms.functional import center_crop, pil_to_tensor, resize
 
@@ -35,6 +36,10 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 # An image may declare at most this many pixels: 200 MB decoded (a 24-megapixel photo is a third of it).
 MAX_IMAGE_SIDE = 8192
 MAX_IMAGE_PIXELS = MAX_IMAGE_SIDE ** 2
+STORE_SIZE = 256  # images of mixed sizes are stored at this side: the handout's resize before its 224 crop
+# An image folder is held in memory, as uint8: at most this share of the machine's memory (the rest
+# is the model's, the batches' and the system's).
+MAX_MEMORY_SHARE = 0.5
 
 
 @dataclass
@@ -133,12 +138,13 @@ def load_image_folder(root: str | Path, store_size: int | None = None) -> tuple[
     """``root/train/<class>/*`` and ``root/test/<class>/*`` as images in memory.
 
     Images keep their size when all share one (e.g. CIFAR-10 exported as PNGs); otherwise each
-    is resized (shorter side) and centre-cropped to ``store_size`` pixels (default 256, the
-    handout's resize before its 224 crop). Hidden files and folders (``.ipynb_checkpoints``,
-    ``.DS_Store``) are skipped, and so are files without an image suffix; an empty class folder, a
-    folder inside a class folder, an image name that is not a regular file (a named pipe), a link
-    that cannot be followed, a folder that cannot be read and an image of more than
-    ``MAX_IMAGE_PIXELS`` pixels are errors that name them.
+    is resized (shorter side) and centre-cropped to ``store_size`` pixels (default ``STORE_SIZE``) as
+    it is read. Every header is read first: a folder that would take more than ``MAX_MEMORY_SHARE``
+    of this machine's memory is refused before anything is decoded. Hidden files and folders
+    (``.ipynb_checkpoints``, ``.DS_Store``) are skipped, and so are files without an image suffix;
+    an empty class folder, a folder inside a class folder, an image name that is not a regular file
+    (a named pipe), a link that cannot be followed, a folder that cannot be read and an image of
+    more than ``MAX_IMAGE_PIXELS`` pixels are errors that name them.
     """
     root = Path(root)
     parts = [_class_files(root / part) for part in ("train", "test")]
@@ -147,8 +153,10 @@ def load_image_folder(root: str | Path, store_size: int | None = None) -> tuple[
         raise DataUnavailableError(
             f"{root}/train and {root}/test have different class folders: {train_classes} vs {test_classes}"
         )
-    return (_read_images(train_files, train_classes, store_size),
-            _read_images(test_files, train_classes, store_size))
+    shapes = [_stored_shapes(files, store_size) for files in (train_files, test_files)]
+    _check_memory(root, sum(len(f) * 3 * h * w for f, (h, w) in zip((train_files, test_files), shapes)))
+    return (_read_images(train_files, train_classes, shapes[0]),
+            _read_images(test_files, train_classes, shapes[1]))
 
 
 def _visible(folder: Path) -> list[tuple[Path, str]]:
@@ -213,19 +221,49 @@ def _class_files(folder: Path) -> tuple[list[str], list[tuple[Path, int]]]:
     return classes, files
 
 
-def _read_images(files: list[tuple[Path, int]], classes: list[str], store_size: int | None) -> ImageSet:
-    images = [_read_image(path) for path, _ in files]
-    sizes = {tuple(i.shape[1:]) for i in images}
-    if store_size is not None or len(sizes) > 1:
-        side = store_size or 256
-        images = [center_crop(resize(i, side, antialias=True), [side, side]) for i in images]
+def _stored_shapes(files: list[tuple[Path, int]], store_size: int | None) -> tuple[int, int]:
+    """(height, width) the images of ``files`` are stored at, from their headers: their own when they
+    share one and no ``store_size`` is asked, else ``store_size`` (or ``STORE_SIZE``) square."""
+    declared = set()
+    for path, _ in files:
+        with _image_file(path) as image:
+            declared.add((image.height, image.width))
+    if store_size is None and len(declared) == 1:
+        return declared.pop()
+    return (store_size or STORE_SIZE,) * 2
+
+
+def physical_memory() -> int:
+    """Bytes of memory this machine has."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def _check_memory(root: Path, needed: int) -> None:
+    total = physical_memory()
+    if needed > MAX_MEMORY_SHARE * total:
+        raise DataUnavailableError(
+            f"the images of {root} take {needed / 2**30:.1f} GiB in memory, more than "
+            f"{MAX_MEMORY_SHARE:.0%} of this machine's {total / 2**30:.1f} GiB: use a folder of fewer "
+            "or smaller images")
+
+
+def _read_images(files: list[tuple[Path, int]], classes: list[str], shape: tuple[int, int]) -> ImageSet:
+    """The images of ``files``, each resized and cropped to ``shape`` as it is read when it is not that size."""
+    images = torch.empty(len(files), 3, *shape, dtype=torch.uint8)
+    for i, (path, _) in enumerate(files):
+        image = _read_image(path)
+        if tuple(image.shape[1:]) != shape:
+            image = center_crop(resize(image, min(shape), antialias=True), list(shape))
+        images[i] = image
     labels = torch.tensor([c for _, c in files], dtype=torch.int64)
-    return ImageSet(torch.stack(images), labels, tuple(classes))
+    return ImageSet(images, labels, tuple(classes))
 
 
-def _read_image(path: Path) -> torch.Tensor:
-    """One image file as uint8 (3, H, W); ``DataUnavailableError`` naming it when it is not a readable
-    image, or declares more than ``MAX_IMAGE_PIXELS`` pixels (its header is read before anything is decoded)."""
+@contextmanager
+def _image_file(path: Path):
+    """``path`` opened as a PIL image, its header read and nothing decoded yet; ``DataUnavailableError``
+    naming it when it is not a readable image (now or as it is decoded), or declares more than
+    ``MAX_IMAGE_PIXELS`` pixels."""
     too_large = (f"more than the {MAX_IMAGE_PIXELS:,} ({MAX_IMAGE_SIDE}x{MAX_IMAGE_SIDE}) the lab decodes: "
                  "shrink the image or remove it")
     try:
@@ -237,14 +275,20 @@ def _read_image(path: Path) -> torch.Tensor:
                 width, height = image.size
                 if width * height > MAX_IMAGE_PIXELS:
                     raise DataUnavailableError(f"{path} declares {width}x{height} pixels, {too_large}")
-                return pil_to_tensor(image.convert("RGB"))
+                yield image
     except Image.DecompressionBombError:
         raise DataUnavailableError(f"{path} declares over {2 * Image.MAX_IMAGE_PIXELS:,} pixels, {too_large}") from None
     except DataUnavailableError:
         raise
-    except Exception as error:  # whatever a decoder raises on a damaged file: OSError, ValueError, SyntaxError...
+    except Exception as error:  # noqa: BLE001 (whatever a decoder raises on a damaged file: OSError, ValueError...)
         raise DataUnavailableError(f"{path} is not a readable image ({one_line(error, 120)}): "
                                    "remove or replace it") from None
+
+
+def _read_image(path: Path) -> torch.Tensor:
+    """One image file as uint8 (3, H, W) (errors: ``_image_file``)."""
+    with _image_file(path) as image:
+        return pil_to_tensor(image.convert("RGB"))
 
 
 def _open_regular(path: Path):
@@ -321,6 +365,9 @@ def split_train_val(pool: ImageSet, val_fraction: float, seed: int) -> tuple[tor
 
 def _take(images: ImageSet, count: int | None, seed: int, what: str) -> ImageSet:
     """A stratified subset of ``count`` images (all of them when count is None)."""
+    if count is not None and count > len(images):
+        warnings.warn(f"{count:,} {what} images asked for, the data holds {len(images):,}: using all of them",
+                      stacklevel=2)
     if count is None or count >= len(images):
         return images
     if count <= 0:

@@ -7,6 +7,7 @@ Messages say what was wrong and what to do.
 
 import difflib
 import reprlib
+import sys
 
 # What the command line returns: done; a run failed (the lab goes on, the report says which);
 # a mistake in the input (one line says what to do); stopped by Ctrl-C or SIGTERM (rerun to continue).
@@ -53,6 +54,12 @@ def one_line(error: BaseException, limit: int = 300) -> str:
     """An exception as 'Name: message' on one line (a notebook's: papermill's ename and evalue)."""
     name = getattr(error, "ename", None) or type(error).__name__
     return f"{name}: {flat(str(getattr(error, 'evalue', None) or error), limit) or 'no message'}"
+
+
+def one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A library's warning as one line on stderr, not the two or three of Python's default format
+    (a ``warnings.showwarning``)."""
+    print(f"warning: {flat(str(message))} ({category.__name__})", file=file or sys.stderr)
 
 
 class LabError(Exception):

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from . import models
 from .augment import BatchTransform, normalization
 from .config import RunConfig
 from .data import DataSplits, fingerprint, make_splits
-from .errors import LabError, TrainingInterrupted, one_line
+from .errors import LabError, TrainingInterrupted, one_line, one_line_warning
 from .inference import measure_inference
 from .loader import BatchLoader
 from .models.input_size import check_image_size
@@ -106,7 +107,9 @@ def run_experiment(config: RunConfig) -> dict:
     any point ends in ``TrainingInterrupted``, with the status recorded in the run folder.
     """
     try:
-        return _train_and_test(config)
+        with warnings.catch_warnings():  # in a notebook too, a warning is one line among the epochs'
+            warnings.showwarning = one_line_warning
+            return _train_and_test(config)
     except KeyboardInterrupt as stop:  # also interrupt.Stopped (SIGTERM) outside the training loop
         raise record_stop(RunFolder(config.run_dir), signal_name(stop)) from None
     finally:

@@ -1,12 +1,15 @@
 """Datasets, the train/val split, the batch transforms and the loader."""
 
 import hashlib
+from contextlib import nullcontext
 
 import pytest
 import torch
 from PIL import Image
 
+from labutils import data
 from labutils.data import (
+    STORE_SIZE,
     load_cifar10,
     load_image_folder,
     make_fake_dataset,
@@ -53,6 +56,12 @@ def test_sample_counts_take_stratified_subsets_without_moving_images():
     assert as_set(small.train).isdisjoint(as_set(full.val) | as_set(full.test))
 
 
+def test_asking_for_more_images_than_the_data_holds_says_so_and_uses_them_all():
+    with pytest.warns(UserWarning, match=r"5,000 train images asked for, the data holds 900"):
+        splits = make_splits("fake", seed=0, train_samples=5000, val_samples=50)
+    assert (len(splits.train), len(splits.val)) == (900, 50)
+
+
 @pytest.mark.parametrize("bad", [0.0, 1.0, -0.2, 1.5])
 def test_val_fraction_outside_zero_one_is_refused(bad):
     with pytest.raises(LabError, match="between 0 and 1"):
@@ -94,6 +103,29 @@ def test_image_folder_loads_classes_and_pixels(tmp_path):
     assert train.classes == ("cat", "dog") and len(train) == 6 and len(test) == 6
     assert train.images.shape == (6, 3, 24, 20) and train.images.dtype == torch.uint8
     assert train.images[3, 0, 0, 0] == 40  # first dog image, red channel
+
+
+def test_images_of_mixed_sizes_are_stored_square_as_they_are_read(tmp_path):
+    _write_folder(tmp_path, ["cat", "dog"], size=(300, 200))
+    Image.new("RGB", (600, 400), (200, 0, 0)).save(tmp_path / "train" / "cat" / "big.png")
+    train, test = load_image_folder(tmp_path)
+    assert train.images.shape == (7, 3, STORE_SIZE, STORE_SIZE)  # mixed: each resized and centre-cropped
+    assert train.images[3].float().mean(dim=(1, 2)).round().tolist() == [200, 0, 0]  # the big one (sorted 4th)
+    assert test.images.shape == (6, 3, 200, 300)  # one size: kept
+    assert load_image_folder(tmp_path, store_size=64)[1].images.shape == (6, 3, 64, 64)
+
+
+def test_a_folder_too_large_for_memory_is_refused_from_its_headers(tmp_path, monkeypatch):
+    _write_folder(tmp_path, ["cat", "dog"], size=(64, 64))  # 12 images of 3 x 64 x 64 bytes: 147,456
+    monkeypatch.setattr(data, "physical_memory", lambda: 200_000)
+    monkeypatch.setattr(data, "_read_image", lambda path: pytest.fail("an image was decoded"))
+    with pytest.raises(DataUnavailableError) as refused:
+        load_image_folder(tmp_path)
+    assert str(refused.value) == (f"the images of {tmp_path} take 0.0 GiB in memory, more than 50% of this machine's "
+                                  "0.0 GiB: use a folder of fewer or smaller images")
+    monkeypatch.undo()
+    monkeypatch.setattr(data, "physical_memory", lambda: 300_000)  # 147,456 bytes: under half of it
+    assert len(load_image_folder(tmp_path)[0]) == 6
 
 
 @pytest.mark.parametrize("classes, message", [(["only"], "only one class"), ([], "no images")])
@@ -143,7 +175,9 @@ def test_image_folder_reports_what_it_would_otherwise_ignore(tmp_path, make, mes
 def test_split_sizes_predicts_make_splits_without_loading(counts):
     from labutils.config import split_sizes
 
-    splits = make_splits("fake", **counts)
+    more_than_held = counts.get("train_samples", 0) > 750  # 1,000 generated images, a quarter held out
+    with pytest.warns(UserWarning, match="5,000 train images asked for") if more_than_held else nullcontext():
+        splits = make_splits("fake", **counts)
     assert split_sizes("fake", **counts) == (len(splits.train), len(splits.val), len(splits.test))
     assert split_sizes("cifar10") == (45_000, 5_000, 10_000)
     assert split_sizes("imagefolder") is None

@@ -266,3 +266,12 @@ def test_history_records_the_mean_learning_rate_each_epoch_trained_with(tmp_path
                  "--lr", "0.01", "--warmup-epochs", "0.5", "--no-progress", "--out", str(out)]) == 0
     rows = RunFolder(out).read_history()
     assert [row["lr"] for row in rows] == pytest.approx([0.01, 0.005])
+
+
+def test_a_warning_during_a_run_is_one_line_even_outside_the_command_line(tmp_path, capsys):
+    """The training notebook calls run_experiment directly: a warning there reads as the command line's do."""
+    config = RunConfig(experiment="alexnet", image_size=64, out=str(tmp_path), **{**TINY, "test_samples": 500})
+    metrics = run_experiment(config)
+    lines = [line for line in capsys.readouterr().err.splitlines() if "images asked for" in line]
+    assert lines == ["warning: 500 test images asked for, the data holds 200: using all of them (UserWarning)"]
+    assert metrics["test_images"] == 200
