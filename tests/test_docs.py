@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -176,3 +177,13 @@ def test_the_parameter_counts_the_recipe_table_and_the_batch_norm_reason_are_wri
                if fact in path.read_text(encoding="utf-8")}
     assert written == ({("docs/papers.md", fact) for fact in [*counts, recipe_table]}
                        | {("labutils/models/__init__.py", reason)})
+
+
+def test_readme_and_the_quick_profile_quote_the_same_time():
+    """The quick profile's time is measured (docs/profiles.md); README and the profile's description,
+    which `lab` prints, say the same number of minutes."""
+    description = yaml.safe_load((ROOT / "notebooks/profiles/quick.yaml").read_text())["description"]
+    readme_line = next(line for line in README.read_text().splitlines() if line.startswith("- `quick`"))
+    minutes = lambda text: re.search(r"[Aa]bout (\d+) min", text).group(1)
+    assert minutes(description) == minutes(readme_line) == "15"
+    assert "15 min 24 s" in (DOCS / "profiles.md").read_text()  # the measurement they come from

@@ -287,7 +287,10 @@ class _ProbeStep:
 
 def step_seconds(probe: ProbeTarget, runtime: Runtime, steps: int = 2) -> float:
     """Seconds of one training step of ``probe``'s network in ``runtime``: the median of ``steps``
-    timed steps after one untimed one (the model and the random state left as they were)."""
+    timed steps after one untimed one (the model and the random state left as they were), with the
+    host's memory kept as a run keeps it (``resolve_runtime``)."""
+    if runtime.device.type == "cpu":
+        keep_freed_memory()  # without it a CPU step takes up to twice as long as a run's
     rng = torch.get_rng_state()
     generator = torch.Generator().manual_seed(0)
     inputs = torch.randn(probe.batch_size, 3, probe.image_size, probe.image_size, generator=generator)
