@@ -61,7 +61,7 @@ def in_range(version: str, specifier: str) -> bool:
 def probe_torch(python: str) -> dict | None:
     """What ``python`` has: torch, torchvision and CUDA versions, or None without torch."""
     try:
-        done = subprocess.run([python, "-c", PROBE], capture_output=True, text=True, timeout=120)
+        done = subprocess.run([python, "-c", PROBE], capture_output=True, text=True, timeout=120, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     fields = done.stdout.split()
@@ -78,7 +78,7 @@ def decide(mode: str, python: str, found: dict | None, ranges: dict[str, str]) -
     """('system' or 'lock', the sentence that says which torch the venv gets and why)."""
     wanted = ", ".join(f"{p}{ranges[p]}" for p in KEPT_FROM_SYSTEM)
     if found is None:
-        have, why_not = "no torch", "it has no torch and torchvision"
+        have, why_not = "no torch and torchvision", "nothing to keep"
     else:
         have = (f"torch {found['torch']} / torchvision {found['torchvision']} (CUDA {found['cuda']}, "
                 f"GPU visible: {found['cuda_available']})")
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         if step == 2 and choice == "system":
             constraints_without(KEPT_FROM_SYSTEM, ROOT / "constraints.txt", args.venv / "constraints-system.txt")
-        if subprocess.run(command, cwd=ROOT).returncode != 0:  # requirements.txt's `-e .` is the repository
+        if subprocess.run(command, cwd=ROOT, check=False).returncode != 0:  # cwd: requirements.txt says `-e .`
             print(f"error: set-up stopped at: {' '.join(command)}", file=sys.stderr)
             return 1
     return 0

@@ -19,7 +19,7 @@ def check_image_size(height: int, width: int, min_size: int, model_name: str) ->
     if height < min_size or width < min_size:
         raise InputTooSmallError(
             f"{model_name} needs images of at least {min_size}x{min_size} pixels, "
-            f"got {height}x{width}; use --image-size {min_size} or more"
+            f"got {height}x{width}; set the image size to {min_size} or more (--image-size, or image_size in a profile)"
         )
 
 

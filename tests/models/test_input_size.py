@@ -44,7 +44,8 @@ def test_too_small_images_are_refused_with_the_minimum(build, name):
         with pytest.raises(ValueError):  # InputTooSmallError is a ValueError too
             model(torch.zeros(1, 3, 224, 62))
     assert str(caught.value) == (
-        f"{name} needs images of at least 63x63 pixels, got 62x62; use --image-size 63 or more"
+        f"{name} needs images of at least 63x63 pixels, got 62x62; "
+        "set the image size to 63 or more (--image-size, or image_size in a profile)"
     )
 
 
