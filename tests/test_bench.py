@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from labutils.__main__ import main
-from labutils.cli import build_parser
 from labutils.bench.estimate import full_profile_estimate, read_full_profile
 from labutils.bench.report import format_report
 from labutils.bench.settings import QUICK_MODELS, BenchSettings
 from labutils.bench.timing import PremadeBatches, TimedBatches
+from labutils.cli import build_parser
 from labutils.flops import forward_flops, gpu_peak, training_flops
 from labutils.models import LAB_EXPERIMENTS
 from labutils.recipe import default_batch_size

@@ -16,14 +16,14 @@ from cli import run_cli
 
 from labutils.cli import build_parser, run_config
 from labutils.config import (
-    notebook_config,
     FIELD_NAMES,
     NOT_IN_PROFILE,
     PROFILE_KEYS,
     RunConfig,
     default_of,
+    notebook_config,
+    split_sizes,
 )
-from labutils.config import split_sizes
 from labutils.errors import LabError
 from labutils.lab.notebooks import TRAIN_NOTEBOOK
 from labutils.lab.profiles import load_profile

@@ -84,8 +84,8 @@ def test_metrics_agree_with_one_process_of_the_same_global_batch(runs):
 def test_torchrun_processes_read_the_resolved_config_from_a_file(tmp_path, monkeypatch):
     """What a notebook or the lab starts with nproc_per_node > 1: every process reads one JSON config."""
     from labutils.cli import build_parser, run_config
-    from labutils.resolve import resolve
     from labutils.experiment import run_experiment_with_torchrun
+    from labutils.resolve import resolve
 
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # not /tmp: other test runs there come and go

@@ -9,9 +9,9 @@ import pytest
 import torch
 from cli import run_cli
 
-from labutils.resolve import resolve
 from labutils.lab.plan import estimate_cpu_seconds, fmt_clock
 from labutils.lab.profiles import load_profile
+from labutils.resolve import resolve
 
 
 def test_cpu_estimates() -> None:

@@ -19,7 +19,6 @@ import yaml
 from cli import run_cli
 
 from labutils.config import split_sizes
-from labutils.resolve import default_workers, resolve
 from labutils.lab.notebooks import TRAIN_NOTEBOOK
 from labutils.lab.profiles import PROFILE_DIR, load_profile
 from labutils.lab.render import find_browser
@@ -29,6 +28,7 @@ from labutils.recipe import default_batch_size, recipe_for
 from labutils.report.filters import first_layer_filters, roughness
 from labutils.report.format import NBSP, fmt_pct, fmt_rate
 from labutils.report.runs import LABELS
+from labutils.resolve import default_workers, resolve
 from labutils.run_folder import METRICS_FIELDS
 from labutils.runtime.device import pick_device
 

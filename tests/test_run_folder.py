@@ -19,8 +19,8 @@ from cli import start_cli as _start
 
 from labutils.__main__ import main
 from labutils.errors import LabError
-from labutils.run_folder.lock import LOCK_NAME
 from labutils.run_folder import RunFolder
+from labutils.run_folder.lock import LOCK_NAME
 
 TINY = ["--experiment", "alexnet", "--dataset", "fake", "--image-size", "64", "--epochs", "1", "--batch-size", "16",
         "--train-samples", "32", "--val-samples", "16", "--test-samples", "16", "--workers", "0", "--no-progress"]

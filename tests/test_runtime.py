@@ -7,7 +7,6 @@ from torch import nn
 import labutils.runtime.runtime as runtime_module
 from labutils.errors import LabError
 from labutils.experiment import RunConfig
-from labutils.train_module import training_loss
 from labutils.runtime.runtime import (
     CPU_SYNC_EVERY,
     PROBE_MARGIN,
@@ -17,6 +16,7 @@ from labutils.runtime.runtime import (
     probe_precision,
     resolve_runtime,
 )
+from labutils.train_module import training_loss
 
 CPU = torch.device("cpu")
 

@@ -19,6 +19,8 @@ import pytest
 from labutils.cli import build_parser, run_config
 from labutils.errors import LabError
 from labutils.lab.profiles import load_profile
+from labutils.models import LAB_EXPERIMENTS, spec
+from labutils.report.runs import LABELS
 from labutils.report.vscode import (
     LAUNCH_FILE,
     MODULE,
@@ -27,8 +29,6 @@ from labutils.report.vscode import (
     launch_rows,
     read_launch_file,
 )
-from labutils.models import LAB_EXPERIMENTS, spec
-from labutils.report.runs import LABELS
 from labutils.run_folder import RunFolder
 
 ROOT = Path(__file__).resolve().parent.parent

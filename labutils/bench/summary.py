@@ -12,8 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from .report import VERDICTS, fmt, table
 from ..handout import HANDOUT_BATCH
+from .report import VERDICTS, fmt, table
 
 
 def _load(path: Path) -> dict | None:

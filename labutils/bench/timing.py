@@ -23,8 +23,9 @@ from torch import nn
 
 from .. import models
 from ..augment import CIFAR10_MEAN, CIFAR10_STD, BatchTransform
-from ..data import DataSplits, make_fake_dataset
 from ..config import RunConfig
+from ..data import DataSplits, make_fake_dataset
+from ..errors import NonFiniteLossError
 from ..experiment import make_loaders, place_model
 from ..recipe import make_optimizer, make_scheduler, recipe_for
 from ..runtime.device import (
@@ -40,7 +41,6 @@ from ..runtime.runtime import (
     default_runtime,
     resolve_runtime,
 )
-from ..errors import NonFiniteLossError
 from ..train_module import train_model, training_loss
 
 OUT_OF_MEMORY = "out of memory"

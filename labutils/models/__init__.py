@@ -30,6 +30,7 @@ from labutils.models.summary import layer_summary
 
 __all__ = [
     "BATCH_NORM_REASON",
+    "BUILDERS",
     "EXPERIMENTS",
     "HANDOUT_ALPHA",
     "HANDOUT_LRN",
@@ -38,7 +39,6 @@ __all__ = [
     "PAPER_LRN",
     "AlexNet",
     "BasicConv2d",
-    "BUILDERS",
     "Experiment",
     "GoogLeNet",
     "GoogLeNetOutputs",

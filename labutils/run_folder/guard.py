@@ -9,8 +9,6 @@ folder cannot be trained into (``lab`` asks it of every run folder before traini
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..config import RunConfig
 from ..data import fingerprint
 from ..errors import CheckpointError, LabError, TrainingInterrupted
