@@ -49,7 +49,7 @@ def offline(monkeypatch):
 
 def test_pretrained_googlenet_loads_the_cached_file(torch_home, offline, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(torch_home))
-    saved = torch.load(torch_home / "hub" / "checkpoints" / GOOGLENET_FILE)
+    saved = torch.load(torch_home / "hub" / "checkpoints" / GOOGLENET_FILE, weights_only=True)
     model = pretrained_googlenet()
     assert model.weights_source == "ImageNet (IMAGENET1K_V1)"
     assert model.transform_input and model.aux_logits
@@ -68,7 +68,7 @@ def test_pretrained_googlenet_loads_the_cached_file(torch_home, offline, monkeyp
 
 def test_pretrained_alexnet_loads_the_cached_file(torch_home, offline, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(torch_home))
-    saved = torch.load(torch_home / "hub" / "checkpoints" / ALEXNET_FILE)
+    saved = torch.load(torch_home / "hub" / "checkpoints" / ALEXNET_FILE, weights_only=True)
     model = pretrained_alexnet(num_classes=7)
     assert model.weights_source == "ImageNet (IMAGENET1K_V1)"
     for key in ["features.0.weight", "classifier.4.weight"]:
