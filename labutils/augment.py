@@ -13,11 +13,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .handout import HANDOUT_CROP, HANDOUT_RESIZE
+
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-CROP_FRACTION = 224 / 256  # the handout's Resize(256) then (Random|Center)Crop(224)
+CROP_FRACTION = HANDOUT_CROP / HANDOUT_RESIZE
 
 
 class BatchTransform:

@@ -26,6 +26,7 @@ from torchvision.transforms.functional import center_crop, pil_to_tensor, resize
 
 from .config import DATASET_SIZES, DATASETS, default_of, validation_count
 from .errors import DataUnavailableError, LabError, one_line
+from .handout import HANDOUT_RESIZE
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
@@ -36,7 +37,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 # An image may declare at most this many pixels: 200 MB decoded (a 24-megapixel photo is a third of it).
 MAX_IMAGE_SIDE = 8192
 MAX_IMAGE_PIXELS = MAX_IMAGE_SIDE ** 2
-STORE_SIZE = 256  # images of mixed sizes are stored at this side: the handout's resize before its 224 crop
+STORE_SIZE = HANDOUT_RESIZE  # images of mixed sizes are stored at this side: the handout's, before its crop
 # An image folder is held in memory, as uint8: at most this share of the machine's memory (the rest
 # is the model's, the batches' and the system's).
 MAX_MEMORY_SHARE = 0.5

@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 from .. import models
-from ..augment import IMAGENET_MEAN, IMAGENET_STD
+from ..augment import CROP_FRACTION, IMAGENET_MEAN, IMAGENET_STD
 from ..data import ImageSet, make_fake_dataset
 from ..handout import HANDOUT_BATCH, HANDOUT_LR, HANDOUT_MOMENTUM, HANDOUT_WEIGHT_DECAY
 from ..runtime.device import peak_memory_mb
@@ -43,7 +43,7 @@ class HandoutImages(Dataset):
 
 def handout_transform(image_size: int):
     return transforms.Compose([
-        transforms.Resize(round(image_size * 256 / 224)),  # 256 at 224
+        transforms.Resize(round(image_size / CROP_FRACTION)),  # 256 at 224
         transforms.RandomCrop(image_size),
         transforms.RandomHorizontalFlip(),
         transforms.ToTensor(),
