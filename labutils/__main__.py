@@ -14,20 +14,16 @@ import sys
 import warnings
 
 from .errors import EXIT_INTERRUPTED, EXIT_USAGE, LabError, TrainingInterrupted, one_line_warning
-from .runtime.interrupt import raise_swallowed_stop, signal_name, stops_raise
+from .runtime.interrupt import shielded, signal_name, stops_raise
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a Unix tool's status is when its reader goes away (| head)
 
 def load(name: str):
-    """A module, imported once the stop handler is in place (the options, each command's own module);
-    a stop that an imported library swallowed is raised again here."""
-    try:
-        module = importlib.import_module(name)
-    except Exception:
-        raise_swallowed_stop()  # an import a stop cut half-way can fail later with another error (numpy)
-        raise
-    raise_swallowed_stop()
-    return module
+    """A module, imported once the stop handler is in place (the options, each command's own module).
+    A stop during the import is raised once it is done: an exception raised inside an import's C and
+    C++ code is swallowed (torch 2.4's import of numpy) or aborts the process (pybind11's terminate)."""
+    with shielded():
+        return importlib.import_module(name)
 
 
 def _train(args) -> int:

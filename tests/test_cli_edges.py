@@ -11,6 +11,9 @@ import time
 import pytest
 from cli import ENV, REPO, run_cli
 
+from labutils.__main__ import load
+from labutils.runtime.interrupt import Stopped, stops_raise
+
 DRY_RUN = ["lab", "--profile", "smoke", "--set", "image_size=64", "--dry-run"]  # its CPU estimate times 64 px steps
 
 
@@ -40,8 +43,19 @@ def test_a_stop_during_start_up_is_one_line_and_status_130(delay: float, sig: si
     _, err = proc.communicate(timeout=300)
     if proc.returncode == 0:  # it finished before the signal came
         return
-    assert proc.returncode == 130, (proc.returncode, err)
+    assert proc.returncode == 130, f"exit {proc.returncode}: {err}"  # a string: pytest shows it whole
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+
+
+def test_a_stop_during_an_import_is_raised_once_the_import_is_done(tmp_path, monkeypatch) -> None:
+    """Code inside an import may be C or C++ that cannot take an exception (torch 2.4's import of numpy
+    swallows it, pybind11 aborts the process): the command line holds the stop until the module is in."""
+    (tmp_path / "stopped_import.py").write_text(
+        "import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\nDONE = sum(range(100_000))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(Stopped, match="SIGTERM"), stops_raise():
+        load("stopped_import")
+    assert sys.modules.pop("stopped_import").DONE == 4_999_950_000  # the import ran to its end
 
 
 @pytest.mark.parametrize("args, message", [

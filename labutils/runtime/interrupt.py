@@ -44,16 +44,6 @@ def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-# The stops stops_raise() raised: C code can swallow one (torch 2.4's import of numpy does).
-_raised: list[Stopped] = []
-
-
-def raise_swallowed_stop() -> None:
-    """Raise again a stop that stops_raise() raised and something swallowed (call after imports)."""
-    if _raised:
-        raise _raised[-1]
-
-
 @contextmanager
 def stops_raise():
     """While active, SIGINT and SIGTERM raise :class:`Stopped` (in the main thread only)."""
@@ -61,15 +51,13 @@ def stops_raise():
         yield
         return
     last = [float("-inf")]
-    _raised.clear()
 
     def handle(signum: int, frame) -> None:
         now = time.monotonic()
         if now - last[0] < REPEAT_GRACE_S:
             return
         last[0] = now
-        _raised.append(Stopped(signal.Signals(signum).name))
-        raise _raised[-1]
+        raise Stopped(signal.Signals(signum).name)
 
     previous = {sig: signal.signal(sig, handle) for sig in STOP_SIGNALS}
     try:
@@ -113,8 +101,8 @@ class StopRequest:
 
 @contextmanager
 def shielded():
-    """Run a short critical write without being cut by a stop request; a request that came
-    meanwhile is raised as :class:`Stopped` once the write is done."""
+    """Run a short critical write (or an import) without being cut by a stop request; a request
+    that came meanwhile is raised as :class:`Stopped` once it is done."""
     with StopRequest(shield=True) as stop:
         yield
     if stop.requested:
